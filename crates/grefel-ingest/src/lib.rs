@@ -1,0 +1,23 @@
+//! Dataset ingestion: adapters read the layouts dataset owners distribute and the shared driver
+//! writes `samples` Parquet shards and a manifest under `<out>/<dataset>/`.
+//!
+//! - [`adapter`]: the [`Adapter`](adapter::Adapter) trait and the adapter registry;
+//! - [`fergdb`]: FERG-DB (also the layout of the embedded synthetic dataset);
+//! - [`source`]: the dataset root, its file listing and fingerprint, safe path resolution;
+//! - [`normalize`]: decode, crop, RGB, resize, PNG;
+//! - [`split`]: seeded splits for datasets without an official one;
+//! - [`skip`]: counted skip reasons;
+//! - [`prepare`](mod@prepare): the resumable, idempotent driver.
+
+pub mod adapter;
+pub mod error;
+pub mod fergdb;
+pub mod normalize;
+pub mod prepare;
+pub mod skip;
+pub mod source;
+pub mod split;
+
+pub use error::IngestError;
+pub use prepare::{NoProgress, PrepareConfig, PrepareSettings, PrepareSummary, Progress, prepare};
+pub use skip::{SkipReason, Skips};

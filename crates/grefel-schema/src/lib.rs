@@ -1,0 +1,10 @@
+//! Shared vocabulary of the grefel pipeline: the canonical label space and its per-dataset
+//! mapping tables ([`labels`]), the sample record and the Arrow schemas of every Parquet table
+//! ([`table`]), and version-stable seeded randomness ([`rng`]).
+
+pub mod labels;
+pub mod rng;
+pub mod table;
+
+pub use labels::{ClassView, Expression, Label, LabelMap, NUM_CANONICAL};
+pub use rng::SeedRng;

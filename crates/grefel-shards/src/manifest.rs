@@ -1,0 +1,169 @@
+//! The per-dataset `manifest.json`: what was read, what was written, what was skipped and why.
+//!
+//! The manifest holds no timestamps or durations, so the same input gives the same bytes.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::hash::Fingerprint;
+use crate::{ShardError, atomic};
+
+/// File name of the manifest inside `<out>/<dataset>/`.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// One shard of the dataset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardEntry {
+    /// Path relative to the dataset's output folder (`train/part-00000.parquet`).
+    pub path: String,
+    /// Rows in the shard.
+    pub rows: u64,
+    /// SHA-256 of the shard file.
+    pub sha256: String,
+}
+
+/// Where the data came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    /// The dataset root as given.
+    pub root: String,
+    /// Files seen under the root.
+    pub files: u64,
+    /// SHA-256 over every file's relative path, size and modification time.
+    pub fingerprint: String,
+}
+
+/// Row counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowCounts {
+    /// Rows in all shards.
+    pub total: u64,
+    /// Rows per split.
+    pub by_split: BTreeMap<String, u64>,
+    /// Rows per split and canonical label name.
+    pub by_split_label: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+/// `manifest.json` of one prepared dataset.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Table stored in the shards (`samples`).
+    pub table: String,
+    /// Version of that table's schema.
+    pub schema_version: u32,
+    /// Dataset name (the `dataset` column).
+    pub dataset: String,
+    /// Adapter that read the source (`fergdb`, …) and its version.
+    pub adapter: String,
+    /// Version of the adapter's logic; a change rebuilds.
+    pub adapter_version: u32,
+    /// The resolved ingest configuration.
+    pub config: serde_json::Value,
+    /// SHA-256 of the resolved configuration together with the adapter name and version.
+    pub config_hash: String,
+    /// The source.
+    pub source: SourceInfo,
+    /// Rows written.
+    pub rows: RowCounts,
+    /// Candidates not written, by reason.
+    pub skipped: BTreeMap<String, u64>,
+    /// Files under the root that are not samples (`.DS_Store`, label files, read-me files).
+    pub ignored_files: u64,
+    /// The shards, sorted by path.
+    pub shards: Vec<ShardEntry>,
+    /// SHA-256 over the shards' paths and hashes: equal hashes mean identical shards.
+    pub content_hash: String,
+}
+
+/// The content hash of a set of shards (order-independent).
+pub fn content_hash(shards: &[ShardEntry]) -> String {
+    let mut sorted: Vec<&ShardEntry> = shards.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut fp = Fingerprint::new();
+    for s in sorted {
+        fp.part(&s.path).part(&s.sha256);
+    }
+    fp.finish()
+}
+
+impl Manifest {
+    /// Reads `<dir>/manifest.json`; `Ok(None)` when there is none.
+    pub fn read(dir: &Path) -> Result<Option<Manifest>, ShardError> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(ShardError::Io { op: "read", path, source: e }),
+        };
+        serde_json::from_slice(&text).map(Some).map_err(|source| ShardError::Manifest { path, source })
+    }
+
+    /// Writes `<dir>/manifest.json` atomically (pretty JSON, trailing newline).
+    pub fn write(&self, dir: &Path) -> Result<(), ShardError> {
+        let path = dir.join(MANIFEST_FILE);
+        let mut text = serde_json::to_vec_pretty(self)
+            .map_err(|source| ShardError::Manifest { path: path.clone(), source })?;
+        text.push(b'\n');
+        atomic::write_bytes(&path, &text)
+    }
+
+    /// Checks that every listed shard exists under `dir` with its recorded hash.
+    pub fn verify_shards(&self, dir: &Path) -> Result<bool, ShardError> {
+        for s in &self.shards {
+            let path = dir.join(&s.path);
+            if !path.is_file() || crate::hash::sha256_file(&path)? != s.sha256 {
+                return Ok(false);
+            }
+        }
+        Ok(content_hash(&self.shards) == self.content_hash)
+    }
+
+    /// Total skipped candidates.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_read_verify() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("train")).expect("mkdir");
+        std::fs::write(dir.path().join("train/a.parquet"), b"a").expect("write");
+        let shards = vec![ShardEntry {
+            path: "train/a.parquet".into(),
+            rows: 1,
+            sha256: crate::hash::sha256_hex(b"a"),
+        }];
+        let m = Manifest {
+            table: "samples".into(),
+            schema_version: 1,
+            dataset: "t".into(),
+            adapter: "fergdb".into(),
+            adapter_version: 1,
+            config: serde_json::json!({"k": 1}),
+            config_hash: "c".into(),
+            source: SourceInfo { root: "/r".into(), files: 2, fingerprint: "f".into() },
+            rows: RowCounts::default(),
+            skipped: [("zero_byte".to_string(), 2)].into(),
+            ignored_files: 1,
+            content_hash: content_hash(&shards),
+            shards,
+        };
+        assert_eq!(Manifest::read(dir.path()).expect("read"), None);
+        m.write(dir.path()).expect("write");
+        let back = Manifest::read(dir.path()).expect("read").expect("present");
+        assert_eq!(back, m);
+        assert_eq!(back.skipped_total(), 2);
+        assert!(back.verify_shards(dir.path()).expect("verify"));
+        std::fs::write(dir.path().join("train/a.parquet"), b"b").expect("corrupt");
+        assert!(!back.verify_shards(dir.path()).expect("verify"));
+        std::fs::write(dir.path().join(MANIFEST_FILE), b"{").expect("corrupt");
+        assert!(matches!(Manifest::read(dir.path()), Err(ShardError::Manifest { .. })));
+    }
+}
