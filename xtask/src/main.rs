@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: grefel's command line. Each command wires pipeline stages (library
 //! crates) together; the stages do the work.
 
+mod bench;
 mod pipeline;
 mod prepare;
 mod progress;
@@ -23,6 +24,11 @@ enum Command {
     /// Normalise a dataset into Parquet shards. With no arguments: draw the embedded synthetic
     /// dataset and prepare it into data/synthetic/.
     Prepare(prepare::PrepareArgs),
+    /// Benchmarks against the baselines named in the issues (build with --release).
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
 }
 
 /// The workspace root (xtask lives one folder below it).
@@ -47,5 +53,6 @@ fn main() -> Result<()> {
     init_tracing();
     match cli.command {
         Command::Prepare(args) => prepare::run(args),
+        Command::Bench { command } => bench::run(command),
     }
 }

@@ -90,7 +90,7 @@ pub trait Adapter: Send + Sync {
 }
 
 /// Names of the adapters [`adapter_by_name`] knows.
-pub const ADAPTERS: &[&str] = &["fergdb"];
+pub const ADAPTERS: &[&str] = &["fergdb", "rafdb", "jaffe", "fer2013", "ferplus", "affectnet", "affwild2"];
 
 /// The adapter called `name`, reading the layout variant `variant` where the dataset exists in
 /// several (`None`: the adapter's default, or detection from the files).
@@ -104,6 +104,12 @@ pub fn adapter_by_name(name: &str, variant: Option<&str>) -> Result<Box<dyn Adap
     };
     match name {
         "fergdb" => no_variant(Box::new(crate::fergdb::FergDb)),
+        "rafdb" => Ok(Box::new(crate::rafdb::RafDb::new(variant)?)),
+        "jaffe" => no_variant(Box::new(crate::jaffe::Jaffe)),
+        "fer2013" => no_variant(Box::new(crate::fer2013::Fer2013)),
+        "ferplus" => no_variant(Box::new(crate::ferplus::FerPlus)),
+        "affectnet" => Ok(Box::new(crate::affectnet::AffectNet::new(variant)?)),
+        "affwild2" => no_variant(Box::new(crate::affwild2::AffWild2)),
         _ => Err(IngestError::UnknownDataset { name: name.into(), known: ADAPTERS.join(", ") }),
     }
 }

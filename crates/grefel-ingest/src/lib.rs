@@ -3,6 +3,9 @@
 //!
 //! - [`adapter`]: the [`Adapter`](adapter::Adapter) trait and the adapter registry;
 //! - [`fergdb`]: FERG-DB (also the layout of the embedded synthetic dataset);
+//! - [`rafdb`], [`jaffe`], [`fer2013`], [`ferplus`]: RAF-DB basic, JAFFE, FER2013, FER+;
+//! - [`affectnet`] (csv, npy and folder layouts) and [`affwild2`] (ABAW EXPR): AffectNet, Aff-Wild2;
+//! - [`text`]: label-file reading shared by the adapters (lines, fields, CSV, header sniffing);
 //! - [`source`]: the dataset root, its file listing and fingerprint, safe path resolution;
 //! - [`normalize`]: decode, crop, RGB, resize, PNG;
 //! - [`split`]: seeded splits for datasets without an official one;
@@ -10,13 +13,20 @@
 //! - [`prepare`](mod@prepare): the resumable, idempotent driver.
 
 pub mod adapter;
+pub mod affectnet;
+pub mod affwild2;
 pub mod error;
+pub mod fer2013;
 pub mod fergdb;
+pub mod ferplus;
+pub mod jaffe;
 pub mod normalize;
 pub mod prepare;
+pub mod rafdb;
 pub mod skip;
 pub mod source;
 pub mod split;
+pub mod text;
 
 pub use error::IngestError;
 pub use prepare::{NoProgress, PrepareConfig, PrepareSettings, PrepareSummary, Progress, prepare};

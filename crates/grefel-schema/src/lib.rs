@@ -3,6 +3,8 @@
 //! ([`table`]), and version-stable seeded randomness ([`rng`]).
 
 pub mod labels;
+pub mod landmarks_table;
+pub mod noise_table;
 pub mod rng;
 pub mod table;
 

@@ -1,0 +1,46 @@
+//! Errors of the experiments crate.
+
+use std::path::PathBuf;
+
+/// What can go wrong setting up an experiment.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// A grid value on the command line or in a pipeline file does not parse.
+    #[error("invalid {what} `{input}`: {reason} (examples: {examples})")]
+    Grid {
+        /// Which option (`--k`, `--noise`, …).
+        what: &'static str,
+        /// The text given.
+        input: String,
+        /// What is wrong.
+        reason: String,
+        /// Accepted forms.
+        examples: &'static str,
+    },
+    /// A noise specification is invalid.
+    #[error("invalid noise specification: {0}")]
+    Spec(String),
+    /// A noisy-label file is malformed.
+    #[error("{path}:{line}: {detail}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        detail: String,
+    },
+    /// Reading or writing failed.
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// Shard storage failed.
+    #[error(transparent)]
+    Shard(#[from] grefel_shards::ShardError),
+}

@@ -1,0 +1,353 @@
+//! Label-noise injection into a training split.
+//!
+//! - `symmetric` (the SCN/EAC protocol): a flipped sample takes a class drawn uniformly from the
+//!   view's classes other than its own.
+//! - `class-dependent` (LA-Net's transition map): anger ↔ disgust, fear → surprise, happy →
+//!   neutral, sad → neutral, surprise → anger, neutral → sad; classes outside the map (contempt,
+//!   other) are never flipped.
+//!
+//! Exactly `round(rate · n)` of the `n` eligible samples are flipped, chosen by a seeded shuffle
+//! of the sorted sample ids, so the realised rate is the nominal one up to rounding (SCN draws a
+//! Bernoulli per sample, with the same expectation). A draw is keyed by (dataset, protocol, rate,
+//! seed), materialised once as a `noisy_labels` Parquet file, and reused afterwards.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use grefel_schema::noise_table::NoisyLabelRecord;
+use grefel_schema::rng::SeedRng;
+use grefel_schema::{Expression, Label};
+use serde::{Deserialize, Serialize};
+
+use crate::ExperimentError;
+
+/// How flipped labels are chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NoiseProtocol {
+    /// Uniform over the other classes (SCN, EAC).
+    Symmetric,
+    /// LA-Net's fixed transition map.
+    ClassDependent,
+}
+
+impl NoiseProtocol {
+    /// The protocol's name in keys and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            NoiseProtocol::Symmetric => "symmetric",
+            NoiseProtocol::ClassDependent => "class-dependent",
+        }
+    }
+
+    /// The class-dependent target of `e`, if the map has one.
+    pub fn mapped(e: Expression) -> Option<Expression> {
+        use Expression::*;
+        match e {
+            Anger => Some(Disgust),
+            Disgust => Some(Anger),
+            Fear => Some(Surprise),
+            Happy => Some(Neutral),
+            Sad => Some(Neutral),
+            Surprise => Some(Anger),
+            Neutral => Some(Sad),
+            Contempt | Other => None,
+        }
+    }
+}
+
+/// One noise draw's definition.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoiseSpec {
+    /// The protocol.
+    pub protocol: NoiseProtocol,
+    /// Fraction of eligible training labels to flip, in [0, 1).
+    pub rate: f64,
+    /// Seed of the draw.
+    pub seed: u64,
+}
+
+impl NoiseSpec {
+    /// Checks the rate.
+    pub fn validate(&self) -> Result<(), ExperimentError> {
+        if !(0.0..1.0).contains(&self.rate) {
+            return Err(ExperimentError::Spec(format!("rate {} is not in [0, 1)", self.rate)));
+        }
+        Ok(())
+    }
+
+    /// The file-name key of the draw for `dataset`: `symmetric-r0.200-s0`.
+    pub fn key(&self) -> String {
+        format!("{}-r{:.3}-s{}", self.protocol.name(), self.rate, self.seed)
+    }
+}
+
+/// Realised noise of one class.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClassNoise {
+    /// Training samples of the class (clean label).
+    pub samples: u64,
+    /// How many were flipped.
+    pub flipped: u64,
+    /// `flipped / samples`.
+    pub rate: f64,
+}
+
+/// A materialised draw: every training sample's clean and noisy label, and the realised rates.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoiseDraw {
+    /// Rows, sorted by sample id.
+    pub records: Vec<NoisyLabelRecord>,
+    /// Realised noise per clean class name.
+    pub per_class: BTreeMap<String, ClassNoise>,
+    /// Flipped share of all training samples.
+    pub realised_rate: f64,
+}
+
+impl NoiseDraw {
+    /// Builds the draw's statistics from its rows.
+    pub fn from_records(mut records: Vec<NoisyLabelRecord>) -> NoiseDraw {
+        records.sort_by(|a, b| a.sample_id.cmp(&b.sample_id));
+        let mut per_class: BTreeMap<String, ClassNoise> = BTreeMap::new();
+        for r in &records {
+            let name = Label::from_id(r.clean_label).map_or("invalid", Label::name);
+            let c = per_class.entry(name.to_string()).or_default();
+            c.samples += 1;
+            c.flipped += u64::from(r.flipped);
+        }
+        for c in per_class.values_mut() {
+            c.rate = c.flipped as f64 / c.samples as f64;
+        }
+        let flipped = records.iter().filter(|r| r.flipped).count();
+        let realised_rate = if records.is_empty() { 0.0 } else { flipped as f64 / records.len() as f64 };
+        NoiseDraw { records, per_class, realised_rate }
+    }
+
+    /// The noisy label of each sample id.
+    pub fn noisy_labels(&self) -> BTreeMap<&str, i16> {
+        self.records.iter().map(|r| (r.sample_id.as_str(), r.noisy_label)).collect()
+    }
+}
+
+/// Draws noise over the training samples `train` (id, clean label) for a model seeing `classes`.
+///
+/// Samples whose label is outside `classes` (or has no class-dependent target inside them) keep
+/// their label and are not counted as eligible.
+pub fn inject(
+    train: &[(String, Label)],
+    classes: &[Expression],
+    spec: &NoiseSpec,
+) -> Result<NoiseDraw, ExperimentError> {
+    spec.validate()?;
+    if classes.len() < 2 {
+        return Err(ExperimentError::Spec("noise needs at least two classes".into()));
+    }
+    let target_of = |e: Expression| -> Option<Expression> {
+        match spec.protocol {
+            NoiseProtocol::Symmetric => classes.contains(&e).then_some(e),
+            NoiseProtocol::ClassDependent => {
+                NoiseProtocol::mapped(e).filter(|t| classes.contains(&e) && classes.contains(t))
+            }
+        }
+    };
+    let mut sorted: Vec<&(String, Label)> = train.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut eligible: Vec<usize> =
+        (0..sorted.len()).filter(|&i| sorted[i].1.expression().and_then(target_of).is_some()).collect();
+    let mut rng = SeedRng::for_tag(spec.seed, &format!("noise/{}", spec.protocol.name()));
+    rng.shuffle(&mut eligible);
+    let n_flip = (spec.rate * eligible.len() as f64).round() as usize;
+    let mut noisy: Vec<i16> = sorted.iter().map(|(_, l)| l.id()).collect();
+    for &i in &eligible[..n_flip] {
+        let Some(clean) = sorted[i].1.expression() else { continue };
+        let to = match spec.protocol {
+            NoiseProtocol::Symmetric => {
+                let others: Vec<Expression> = classes.iter().copied().filter(|&c| c != clean).collect();
+                others[rng.below(others.len() as u64) as usize]
+            }
+            NoiseProtocol::ClassDependent => match NoiseProtocol::mapped(clean) {
+                Some(t) => t,
+                None => continue,
+            },
+        };
+        noisy[i] = Label::Class(to).id();
+    }
+    let records = sorted
+        .iter()
+        .zip(noisy)
+        .map(|((id, clean), noisy)| NoisyLabelRecord {
+            sample_id: id.clone(),
+            clean_label: clean.id(),
+            noisy_label: noisy,
+            flipped: noisy != clean.id(),
+        })
+        .collect();
+    Ok(NoiseDraw::from_records(records))
+}
+
+/// Summary written beside a materialised draw (`<key>.json`).
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct DrawSummary {
+    /// The dataset.
+    pub dataset: String,
+    /// The draw's key.
+    pub key: String,
+    /// Content hash of the dataset's shards the draw was made from.
+    pub source_content_hash: String,
+    /// SHA-256 of the Parquet file.
+    pub sha256: String,
+    /// Training samples.
+    pub samples: u64,
+    /// Realised overall rate.
+    pub realised_rate: f64,
+    /// Realised noise per class.
+    pub per_class: BTreeMap<String, ClassNoise>,
+}
+
+/// Where a draw of `dataset` lives: `<dataset_dir>/noise/<key>.parquet` and `.json`.
+pub fn draw_paths(dataset_dir: &Path, key: &str) -> (PathBuf, PathBuf) {
+    let dir = dataset_dir.join("noise");
+    (dir.join(format!("{key}.parquet")), dir.join(format!("{key}.json")))
+}
+
+/// Writes a draw and its summary (atomically; summary last, so its presence means complete).
+pub fn save(
+    dataset_dir: &Path,
+    dataset: &str,
+    key: &str,
+    source_content_hash: &str,
+    draw: &NoiseDraw,
+) -> Result<DrawSummary, ExperimentError> {
+    let (table, json) = draw_paths(dataset_dir, key);
+    let sha256 = grefel_shards::noisy_labels::write(&table, &draw.records, &BTreeMap::new())?;
+    let summary = DrawSummary {
+        dataset: dataset.into(),
+        key: key.into(),
+        source_content_hash: source_content_hash.into(),
+        sha256,
+        samples: draw.records.len() as u64,
+        realised_rate: draw.realised_rate,
+        per_class: draw.per_class.clone(),
+    };
+    let mut text = serde_json::to_vec_pretty(&summary)
+        .map_err(|e| ExperimentError::Spec(format!("serialising the draw summary: {e}")))?;
+    text.push(b'\n');
+    grefel_shards::atomic::write_bytes(&json, &text)?;
+    Ok(summary)
+}
+
+/// Loads a saved draw if it exists, is complete and was made from `source_content_hash`.
+pub fn load(
+    dataset_dir: &Path,
+    key: &str,
+    source_content_hash: &str,
+) -> Result<Option<NoiseDraw>, ExperimentError> {
+    let (table, json) = draw_paths(dataset_dir, key);
+    let Ok(text) = std::fs::read(&json) else { return Ok(None) };
+    let Ok(summary) = serde_json::from_slice::<DrawSummary>(&text) else { return Ok(None) };
+    if summary.source_content_hash != source_content_hash
+        || !table.is_file()
+        || grefel_shards::hash::sha256_file(&table)? != summary.sha256
+    {
+        return Ok(None);
+    }
+    Ok(Some(NoiseDraw::from_records(grefel_shards::noisy_labels::read(&table)?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn train(n: usize) -> Vec<(String, Label)> {
+        // Imbalanced like RAF-DB: every 7th sample fear, most happy.
+        (0..n)
+            .map(|i| {
+                let e = match i % 10 {
+                    0 => Expression::Fear,
+                    1 | 2 => Expression::Neutral,
+                    3 => Expression::Sad,
+                    4 => Expression::Surprise,
+                    5 => Expression::Anger,
+                    6 => Expression::Disgust,
+                    _ => Expression::Happy,
+                };
+                (format!("d:{i:05}"), Label::Class(e))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn symmetric_rate_and_no_same_class_flips() {
+        let data = train(5000);
+        for rate in [0.1, 0.2, 0.3] {
+            let spec = NoiseSpec { protocol: NoiseProtocol::Symmetric, rate, seed: 3 };
+            let draw = inject(&data, &Expression::BASIC, &spec).expect("draw");
+            assert_eq!(draw.records.len(), 5000);
+            assert!((draw.realised_rate - rate).abs() < 1e-3, "{} vs {rate}", draw.realised_rate);
+            for c in draw.per_class.values() {
+                assert!((c.rate - rate).abs() < 0.06, "per-class {c:?} vs {rate}");
+            }
+            for r in &draw.records {
+                assert_eq!(r.flipped, r.noisy_label != r.clean_label);
+                assert!((0..7).contains(&r.noisy_label));
+            }
+            // Every wrong class is reached: the flip is uniform over the others.
+            let mut targets = BTreeMap::new();
+            for r in draw.records.iter().filter(|r| r.flipped && r.clean_label == 1) {
+                *targets.entry(r.noisy_label).or_insert(0) += 1;
+            }
+            assert_eq!(targets.len(), 6, "{targets:?}");
+            assert_eq!(draw, inject(&data, &Expression::BASIC, &spec).expect("again"), "deterministic");
+        }
+        let zero = inject(
+            &data,
+            &Expression::BASIC,
+            &NoiseSpec { protocol: NoiseProtocol::Symmetric, rate: 0.0, seed: 1 },
+        )
+        .expect("zero");
+        assert_eq!(zero.realised_rate, 0.0);
+        let a = inject(
+            &data,
+            &Expression::BASIC,
+            &NoiseSpec { protocol: NoiseProtocol::Symmetric, rate: 0.2, seed: 1 },
+        );
+        let b = inject(
+            &data,
+            &Expression::BASIC,
+            &NoiseSpec { protocol: NoiseProtocol::Symmetric, rate: 0.2, seed: 2 },
+        );
+        assert_ne!(a.expect("a").records, b.expect("b").records, "the seed matters");
+    }
+
+    #[test]
+    fn class_dependent_follows_the_map() {
+        let mut data = train(3000);
+        data.push(("d:contempt".into(), Label::Class(Expression::Contempt)));
+        data.push(("d:ignore".into(), Label::Ignore));
+        let spec = NoiseSpec { protocol: NoiseProtocol::ClassDependent, rate: 0.3, seed: 0 };
+        let draw = inject(&data, &Expression::ALL[..8], &spec).expect("draw");
+        for r in draw.records.iter().filter(|r| r.flipped) {
+            let clean = Label::from_id(r.clean_label).and_then(Label::expression).expect("class");
+            let want = NoiseProtocol::mapped(clean).expect("mapped");
+            assert_eq!(r.noisy_label, i16::from(want.id()));
+        }
+        let by_id: BTreeMap<&str, &NoisyLabelRecord> =
+            draw.records.iter().map(|r| (r.sample_id.as_str(), r)).collect();
+        assert!(!by_id["d:contempt"].flipped && !by_id["d:ignore"].flipped);
+        assert!((draw.realised_rate - 0.3 * 3000.0 / 3002.0).abs() < 1e-3);
+        assert!(inject(&data, &Expression::BASIC, &NoiseSpec { rate: 1.0, ..spec }).is_err());
+    }
+
+    #[test]
+    fn save_and_reuse() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spec = NoiseSpec { protocol: NoiseProtocol::Symmetric, rate: 0.2, seed: 0 };
+        let draw = inject(&train(200), &Expression::BASIC, &spec).expect("draw");
+        assert_eq!(spec.key(), "symmetric-r0.200-s0");
+        save(dir.path(), "d", &spec.key(), "hash1", &draw).expect("save");
+        assert_eq!(load(dir.path(), &spec.key(), "hash1").expect("load"), Some(draw));
+        assert_eq!(load(dir.path(), &spec.key(), "hash2").expect("other source"), None);
+        assert_eq!(load(dir.path(), "other-key", "hash1").expect("absent"), None);
+    }
+}

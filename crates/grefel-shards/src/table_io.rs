@@ -1,0 +1,46 @@
+//! Table-agnostic Parquet I/O: one record batch written atomically as one file with one row
+//! group (Snappy) and extra key-value metadata; all batches of a file read back.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::Path;
+
+use arrow_array::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{WriterProperties, WriterPropertiesBuilder};
+
+use crate::{ShardError, atomic};
+
+/// Writer properties shared by every table: Snappy, one row group per file, `extra` metadata.
+pub fn base_properties(extra: &BTreeMap<String, String>) -> WriterPropertiesBuilder {
+    let kv = extra.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect::<Vec<_>>();
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(usize::MAX))
+        .set_key_value_metadata(Some(kv))
+}
+
+/// Writes `batch` to `path` atomically with `props`; returns the file's SHA-256.
+pub fn write_batch(path: &Path, batch: &RecordBatch, props: WriterProperties) -> Result<String, ShardError> {
+    atomic::write_with(path, |file| {
+        let parquet_err = |source| ShardError::Parquet { path: path.into(), source };
+        let mut writer =
+            ArrowWriter::try_new(&mut *file, batch.schema(), Some(props)).map_err(parquet_err)?;
+        writer.write(batch).map_err(parquet_err)?;
+        writer.close().map_err(parquet_err)?;
+        Ok(())
+    })?;
+    crate::hash::sha256_file(path)
+}
+
+/// Reads every record batch of a Parquet file.
+pub fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, ShardError> {
+    let file = File::open(path).map_err(ShardError::io("open", path))?;
+    let parquet_err = |source| ShardError::Parquet { path: path.into(), source };
+    let reader =
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err)?.build().map_err(parquet_err)?;
+    reader.map(|b| b.map_err(|source| ShardError::Arrow { path: path.into(), source })).collect()
+}

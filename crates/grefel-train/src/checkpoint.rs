@@ -1,0 +1,209 @@
+//! Checkpoints: after every epoch the model and the optimiser state are written in burn's
+//! burnpack format (`Module::into_record`, `ModuleOptimizer::into_bytes`) as
+//! `checkpoints/epoch-NNNN.{model,optim}.bpk`, then `checkpoints/state.json` — the training
+//! state, the provenance, and the SHA-256 of both files — replaces the previous one. Every file is
+//! written atomically and `state.json` last, so a kill at any point leaves a consistent latest
+//! checkpoint. Older epochs' files are removed, except the model of the best epoch.
+
+use std::path::{Path, PathBuf};
+
+use grefel_model::Grefel;
+use grefel_model::burn::module::Module;
+use grefel_model::burn::optim::ModuleOptimizer;
+use grefel_model::burn::store::ModuleRecord;
+use grefel_model::burn::tensor::Bytes;
+use grefel_shards::{atomic, hash};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::TrainError;
+use crate::metrics::Metrics;
+use crate::run::write_json;
+
+/// Folder of the checkpoints inside a run folder.
+pub const CHECKPOINT_DIR: &str = "checkpoints";
+/// The latest training state.
+pub const STATE_FILE: &str = "state.json";
+
+/// Training figures of one epoch (no wall times: they go to the log and `timing.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochLog {
+    /// Epoch (0-based).
+    pub epoch: usize,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Trust t at the end of the epoch.
+    pub trust: f32,
+    /// Samples presented.
+    pub samples: usize,
+    /// Mean total loss over the epoch's batches.
+    pub loss: f64,
+    /// Mean classification loss.
+    pub loss_cls: f64,
+    /// Mean anchor loss.
+    pub loss_anchor: f64,
+    /// Mean center loss.
+    pub loss_center: f64,
+    /// Training accuracy of p against the (possibly noisy) training labels.
+    pub train_accuracy: f64,
+    /// Validation metrics of p.
+    pub val_primary: Metrics,
+    /// Validation metrics of ŷ.
+    pub val_corrected: Metrics,
+}
+
+/// The best epoch so far.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Best {
+    /// Epoch (0-based).
+    pub epoch: usize,
+    /// Its validation accuracy on the selection output.
+    pub val_accuracy: f64,
+    /// Trust t the model was evaluated with.
+    pub trust: f32,
+}
+
+/// Everything needed to resume, plus provenance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs finished.
+    pub epochs_done: usize,
+    /// Optimiser steps taken.
+    pub iteration: u64,
+    /// The best epoch so far.
+    pub best: Option<Best>,
+    /// One entry per finished epoch.
+    pub history: Vec<EpochLog>,
+    /// Resolved configuration, class names, dataset hash, code version, seeds.
+    pub provenance: Value,
+    /// Model file of the latest epoch and its SHA-256.
+    pub model_file: String,
+    /// SHA-256 of the model file.
+    pub model_sha256: String,
+    /// Optimiser file of the latest epoch.
+    pub optim_file: String,
+    /// SHA-256 of the optimiser file.
+    pub optim_sha256: String,
+    /// Model file of the best epoch.
+    pub best_model_file: Option<String>,
+}
+
+impl TrainState {
+    /// The state before the first epoch.
+    pub fn new(provenance: Value) -> Self {
+        Self {
+            epochs_done: 0,
+            iteration: 0,
+            best: None,
+            history: Vec::new(),
+            provenance,
+            model_file: String::new(),
+            model_sha256: String::new(),
+            optim_file: String::new(),
+            optim_sha256: String::new(),
+            best_model_file: None,
+        }
+    }
+}
+
+fn model_name(epoch: usize) -> String {
+    format!("epoch-{epoch:04}.model.bpk")
+}
+
+fn optim_name(epoch: usize) -> String {
+    format!("epoch-{epoch:04}.optim.bpk")
+}
+
+fn record_err(path: &Path) -> impl FnOnce(grefel_model::burn::store::RecordError) -> TrainError + '_ {
+    move |e| TrainError::Checkpoint { path: path.into(), reason: e.to_string() }
+}
+
+/// Saves the model and optimiser after epoch `state.epochs_done − 1`, then `state.json`.
+/// Fills the file fields of `state`.
+pub fn save(
+    run_dir: &Path,
+    model: &Grefel,
+    optim: &ModuleOptimizer,
+    state: &mut TrainState,
+) -> Result<(), TrainError> {
+    let dir = run_dir.join(CHECKPOINT_DIR);
+    let epoch = state.epochs_done.saturating_sub(1);
+    let (mname, oname) = (model_name(epoch), optim_name(epoch));
+    let (mpath, opath) = (dir.join(&mname), dir.join(&oname));
+    let mbytes = model.clone().into_record().into_bytes().map_err(record_err(&mpath))?;
+    let obytes = optim.into_bytes().map_err(record_err(&opath))?;
+    atomic::write_bytes(&mpath, &mbytes)?;
+    atomic::write_bytes(&opath, &obytes)?;
+    state.model_sha256 = hash::sha256_hex(&mbytes);
+    state.optim_sha256 = hash::sha256_hex(&obytes);
+    state.model_file = mname.clone();
+    state.optim_file = oname.clone();
+    if state.best.as_ref().is_some_and(|b| b.epoch == epoch) {
+        state.best_model_file = Some(mname.clone());
+    }
+    write_json(&dir.join(STATE_FILE), state)?;
+    // Clean up files no state refers to any more (best effort: stale files are harmless).
+    let keep = [Some(mname), Some(oname), state.best_model_file.clone()];
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.ends_with(".bpk") && !keep.iter().flatten().any(|k| *k == name) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+    atomic::remove_stale_temporaries(&dir)?;
+    Ok(())
+}
+
+/// A model and optimiser, with the training state of the checkpoint they were loaded from.
+pub struct Loaded {
+    /// The training state (`None`: the run has no checkpoint, model and optimiser are fresh).
+    pub state: Option<TrainState>,
+    /// The model.
+    pub model: Grefel,
+    /// The optimiser.
+    pub optim: ModuleOptimizer,
+}
+
+fn read_checked(path: PathBuf, sha256: &str) -> Result<Bytes, TrainError> {
+    let bytes = std::fs::read(&path).map_err(TrainError::io("read", &path))?;
+    if hash::sha256_hex(&bytes) != sha256 {
+        return Err(TrainError::Checkpoint { path, reason: "content does not match state.json".into() });
+    }
+    Ok(Bytes::from_bytes_vec(bytes))
+}
+
+/// Loads the latest checkpoint of `run_dir` into `model` and `optim` (freshly built from the same
+/// configuration); returns them unchanged, with no state, when the run has no checkpoint.
+pub fn load_latest(run_dir: &Path, model: Grefel, optim: ModuleOptimizer) -> Result<Loaded, TrainError> {
+    let dir = run_dir.join(CHECKPOINT_DIR);
+    let path = dir.join(STATE_FILE);
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Loaded { state: None, model, optim });
+        }
+        Err(e) => return Err(TrainError::Io { op: "read", path, source: e }),
+    };
+    let state: TrainState =
+        serde_json::from_slice(&text).map_err(|source| TrainError::Json { path: path.clone(), source })?;
+    let mpath = dir.join(&state.model_file);
+    let record = ModuleRecord::from_bytes(read_checked(mpath.clone(), &state.model_sha256)?)
+        .map_err(record_err(&mpath))?;
+    let model = model.try_load_record(record).map_err(record_err(&mpath))?;
+    let opath = dir.join(&state.optim_file);
+    let optim =
+        optim.from_bytes(read_checked(opath.clone(), &state.optim_sha256)?).map_err(record_err(&opath))?;
+    Ok(Loaded { state: Some(state), model, optim })
+}
+
+/// Loads the best epoch's weights of `run_dir` into `model`.
+pub fn load_best(run_dir: &Path, state: &TrainState, model: Grefel) -> Result<Grefel, TrainError> {
+    let dir = run_dir.join(CHECKPOINT_DIR);
+    let name = state.best_model_file.as_deref().unwrap_or(&state.model_file);
+    let path = dir.join(name);
+    let bytes = std::fs::read(&path).map_err(TrainError::io("read", &path))?;
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(record_err(&path))?;
+    model.try_load_record(record).map_err(record_err(&path))
+}

@@ -1,0 +1,307 @@
+//! Training configuration: raw [`TrainSettings`] (pipeline file, command line, a sweep cell's
+//! JSON) validated once into a [`TrainConfig`], whose JSON form is the *resolved* configuration
+//! that names the run folder. [`RunOptions`] hold what does not change results (device, stop
+//! points, prefetch depth, cache budget) and are never hashed.
+
+use grefel_experiments::NoiseSpec;
+use grefel_model::ModelConfig;
+use grefel_schema::ClassView;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::TrainError;
+pub use crate::augment::AugmentConfig;
+pub use crate::sampler::SamplingConfig;
+
+/// Optimiser settings: Adam with a per-epoch exponential learning-rate decay, optionally wrapped
+/// in SAM (the POSTER++ recipe).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OptimizerConfig {
+    /// Learning rate of epoch 0 (3e-4, spec §7 #18).
+    pub lr: f64,
+    /// Per-epoch decay factor γ: the learning rate of epoch e is `lr·γ^e` (0.995).
+    pub lr_decay: f64,
+    /// Adam β₁.
+    pub beta_1: f32,
+    /// Adam β₂.
+    pub beta_2: f32,
+    /// Adam ε (PyTorch's 1e-8).
+    pub epsilon: f32,
+    /// Sharpness-aware minimisation: two forward/backward passes per step.
+    pub sam: bool,
+    /// SAM neighbourhood radius ρ (0.05, non-adaptive).
+    pub sam_rho: f64,
+}
+
+impl Default for OptimizerConfig {
+    fn default() -> Self {
+        Self {
+            lr: 3e-4,
+            lr_decay: 0.995,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-8,
+            sam: false,
+            sam_rho: 0.05,
+        }
+    }
+}
+
+/// Which output selects the best epoch on the validation split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Selection {
+    /// Accuracy of the primary distribution p.
+    Primary,
+    /// Accuracy of the corrected distribution ŷ.
+    Corrected,
+}
+
+fn default_preset() -> String {
+    "tiny".into()
+}
+fn default_view() -> ClassView {
+    ClassView::Basic7
+}
+fn default_epochs() -> usize {
+    10
+}
+fn default_batch() -> usize {
+    64
+}
+fn default_eval_batch() -> usize {
+    256
+}
+fn default_val_fraction() -> f64 {
+    0.1
+}
+fn default_selection() -> Selection {
+    Selection::Primary
+}
+
+/// Raw training settings; every field but `dataset` has a default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSettings {
+    /// Prepared dataset to train on (`<data>/<dataset>/`).
+    pub dataset: String,
+    /// Model preset (`tiny`, `paper-geometry`, …).
+    #[serde(default = "default_preset")]
+    pub preset: String,
+    /// JSON overlay merged into the preset's configuration (objects merge key by key).
+    #[serde(default)]
+    pub model: Option<Value>,
+    /// Classes the model sees; samples outside are dropped.
+    #[serde(default = "default_view")]
+    pub class_view: ClassView,
+    /// Root seed of initialisation, sampling, augmentation, dropout and the val carve-out.
+    #[serde(default)]
+    pub seed: u64,
+    /// Epochs to train.
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Training mini-batch size.
+    #[serde(default = "default_batch")]
+    pub batch_size: usize,
+    /// Evaluation batch size (fixed: the batch-mixing attention path makes predictions depend on
+    /// the batch composition).
+    #[serde(default = "default_eval_batch")]
+    pub eval_batch_size: usize,
+    /// Optimiser.
+    #[serde(default)]
+    pub optimizer: OptimizerConfig,
+    /// Training augmentation.
+    #[serde(default)]
+    pub augment: AugmentConfig,
+    /// Epoch composition and class weights.
+    #[serde(default)]
+    pub sampling: SamplingConfig,
+    /// Label noise replacing the training labels.
+    #[serde(default)]
+    pub noise: Option<NoiseSpec>,
+    /// Share of the training split carved out for validation when the dataset has no val split.
+    #[serde(default = "default_val_fraction")]
+    pub val_fraction: f64,
+    /// Output whose validation accuracy selects the checkpoint evaluated on test.
+    #[serde(default = "default_selection")]
+    pub selection: Selection,
+}
+
+/// A validated configuration; [`TrainConfig::resolved`] is its canonical JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// Dataset name.
+    pub dataset: String,
+    /// Preset the model configuration started from (informational).
+    pub preset: String,
+    /// The full model configuration (class count set from the view).
+    pub model: ModelConfig,
+    /// Class view.
+    pub class_view: ClassView,
+    /// Root seed.
+    pub seed: u64,
+    /// Epochs.
+    pub epochs: usize,
+    /// Training batch size.
+    pub batch_size: usize,
+    /// Evaluation batch size.
+    pub eval_batch_size: usize,
+    /// Optimiser.
+    pub optimizer: OptimizerConfig,
+    /// Augmentation.
+    pub augment: AugmentConfig,
+    /// Sampling.
+    pub sampling: SamplingConfig,
+    /// Label noise.
+    pub noise: Option<NoiseSpec>,
+    /// Val carve-out share.
+    pub val_fraction: f64,
+    /// Model selection output.
+    pub selection: Selection,
+}
+
+/// Merges `overlay` into `base`: objects key by key (recursively), anything else replaces.
+pub fn merge_json(base: &mut Value, overlay: &Value) {
+    match (base, overlay) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(slot) => merge_json(slot, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v.clone(),
+    }
+}
+
+impl TrainSettings {
+    /// Settings for `dataset` with every default.
+    pub fn new(dataset: impl Into<String>) -> Self {
+        let json = serde_json::json!({ "dataset": dataset.into() });
+        serde_json::from_value(json).unwrap_or_else(|_| unreachable!("defaults always parse"))
+    }
+
+    /// Parses settings from JSON (a sweep cell's resolved configuration, for instance).
+    pub fn from_value(value: Value) -> Result<Self, TrainError> {
+        serde_json::from_value(value).map_err(TrainError::ConfigParse)
+    }
+
+    /// Checks every value once and resolves the model configuration.
+    pub fn validate(self) -> Result<TrainConfig, TrainError> {
+        let name_ok = !self.dataset.is_empty()
+            && self
+                .dataset
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !name_ok {
+            return Err(TrainError::config(
+                "dataset",
+                format!("`{}` must be lower-case letters, digits, `-` or `_`", self.dataset),
+            ));
+        }
+        let preset = ModelConfig::preset(&self.preset)?;
+        let mut model_json = serde_json::to_value(&preset).map_err(TrainError::ConfigParse)?;
+        let view_classes = self.class_view.num_classes();
+        if let Some(overlay) = &self.model {
+            if let Some(n) = overlay.get("num_classes").and_then(Value::as_u64)
+                && n as usize != view_classes
+            {
+                return Err(TrainError::config(
+                    "model.num_classes",
+                    format!("{n} disagrees with the class view ({view_classes})"),
+                ));
+            }
+            merge_json(&mut model_json, overlay);
+        }
+        let model: ModelConfig = serde_json::from_value(model_json).map_err(TrainError::ConfigParse)?;
+        let model = model.with_num_classes(view_classes);
+        model.validate()?;
+        if self.epochs == 0 {
+            return Err(TrainError::config("epochs", "must be at least 1"));
+        }
+        if self.batch_size < 2 {
+            return Err(TrainError::config(
+                "batch_size",
+                "must be at least 2 (batch norm needs two samples)",
+            ));
+        }
+        if self.eval_batch_size == 0 {
+            return Err(TrainError::config("eval_batch_size", "must be at least 1"));
+        }
+        let o = &self.optimizer;
+        if !(o.lr.is_finite() && o.lr > 0.0) {
+            return Err(TrainError::config("optimizer.lr", format!("{} must be positive", o.lr)));
+        }
+        if !(o.lr_decay > 0.0 && o.lr_decay <= 1.0) {
+            return Err(TrainError::config("optimizer.lr_decay", format!("{} is not in (0, 1]", o.lr_decay)));
+        }
+        if !(o.sam_rho.is_finite() && o.sam_rho > 0.0) {
+            return Err(TrainError::config("optimizer.sam_rho", format!("{} must be positive", o.sam_rho)));
+        }
+        if !((0.0..1.0).contains(&o.beta_1) && (0.0..1.0).contains(&o.beta_2) && o.epsilon > 0.0) {
+            return Err(TrainError::config("optimizer", "needs β₁, β₂ in [0, 1) and ε > 0"));
+        }
+        self.augment.validate()?;
+        self.sampling.validate()?;
+        if let Some(n) = &self.noise {
+            n.validate()?;
+        }
+        if !(self.val_fraction > 0.0 && self.val_fraction < 1.0) {
+            return Err(TrainError::config(
+                "val_fraction",
+                format!("{} is not in (0, 1)", self.val_fraction),
+            ));
+        }
+        Ok(TrainConfig {
+            dataset: self.dataset,
+            preset: self.preset,
+            model,
+            class_view: self.class_view,
+            seed: self.seed,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            eval_batch_size: self.eval_batch_size,
+            optimizer: self.optimizer,
+            augment: self.augment,
+            sampling: self.sampling,
+            noise: self.noise,
+            val_fraction: self.val_fraction,
+            selection: self.selection,
+        })
+    }
+}
+
+impl TrainConfig {
+    /// The canonical JSON of the configuration (object keys sorted).
+    pub fn resolved(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// Whether the model's geometry branch needs landmarks as input.
+    pub fn needs_landmarks(&self) -> bool {
+        self.model.landmark.branch == grefel_model::config::LandmarkBranch::Geometry
+    }
+}
+
+/// Options that do not change results: never part of the run's hash.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunOptions {
+    /// Device string (`cpu`, `cuda:0`, …; see `grefel_model::device_from_str`).
+    pub device: String,
+    /// Stop after this many epochs in this call (the run resumes on the next call).
+    pub stop_after_epochs: Option<usize>,
+    /// Batches prepared ahead of the device.
+    pub prefetch: usize,
+    /// Decoded images are cached in memory when they fit in this many bytes.
+    pub cache_budget_bytes: u64,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self { device: "cpu".into(), stop_after_epochs: None, prefetch: 3, cache_budget_bytes: 2 << 30 }
+    }
+}

@@ -1,0 +1,119 @@
+//! grefel-train: training and evaluation of GReFEL models on prepared `samples` shards.
+//!
+//! - [`config`]: raw [`TrainSettings`] → validated [`TrainConfig`]; [`RunOptions`] (not hashed);
+//! - [`data`]: shards → samples (class view, noisy labels, val carve-out), decoded-image cache;
+//! - [`augment`]: seeded crop / flip (landmarks mirrored) / erasing, ImageNet normalisation;
+//! - [`sampler`]: shuffled or class-balanced epochs, inverse-frequency class weights;
+//! - [`loader`]: parallel batch rendering and the prefetch thread;
+//! - [`step`] and [`sam`]: one Adam (optionally SAM) step with the trust ramp;
+//! - [`eval`] and [`metrics`]: full-set confusion matrices, accuracy, mean class accuracy,
+//!   macro-F1, NLL, ECE for the primary and the corrected outputs;
+//! - [`checkpoint`]: burnpack checkpoints with provenance, resume;
+//! - [`run`]: run folders named by the configuration's hash;
+//! - [`train()`]: the entry point (also what a sweep cell calls).
+
+pub mod augment;
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod eval;
+pub mod loader;
+pub mod metrics;
+pub mod run;
+pub mod sam;
+pub mod sampler;
+pub mod step;
+pub mod train;
+
+use std::path::PathBuf;
+
+pub use config::{RunOptions, TrainConfig, TrainSettings};
+pub use error::TrainError;
+pub use train::{train, train_with};
+
+/// Progress hooks (the command line draws a bar per epoch; tests pass [`NoProgress`]).
+pub trait Progress: Sync {
+    /// A phase of `total` units starts (`label`: `epoch 3/10`).
+    fn begin(&self, label: &str, total: u64);
+    /// `n` more units are done.
+    fn advance(&self, n: u64);
+    /// The phase is over.
+    fn end(&self);
+}
+
+/// Progress that reports nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn begin(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn end(&self) {}
+}
+
+/// How a call to [`train()`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Trained (or resumed) to the end; `metrics.json` written.
+    Finished,
+    /// `metrics.json` existed: nothing was done.
+    AlreadyFinished,
+    /// Stopped after [`RunOptions::stop_after_epochs`]; the next call resumes.
+    Stopped {
+        /// Epochs finished so far.
+        epochs_done: usize,
+    },
+}
+
+/// What a call to [`train()`] produced.
+#[derive(Clone, Debug)]
+pub struct RunResult {
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// Its id.
+    pub run_id: String,
+    /// How the call ended.
+    pub status: RunStatus,
+    /// Contents of `metrics.json` (`null` when stopped early).
+    pub metrics: serde_json::Value,
+    /// Training images per second in this call.
+    pub images_per_second: f64,
+    /// Wall time of the call.
+    pub seconds: f64,
+}
+
+impl RunResult {
+    /// The one-line summary the command line prints.
+    pub fn summary_line(&self) -> String {
+        let m = &self.metrics;
+        let f = |v: &serde_json::Value| v.as_f64().map_or_else(|| "-".to_string(), |x| format!("{:.4}", x));
+        let dir = self.run_dir.display();
+        match self.status {
+            RunStatus::Stopped { epochs_done } => {
+                format!(
+                    "train: stopped after {epochs_done} epochs ({:.0} img/s, {:.1}s), resumable -> {dir}",
+                    self.images_per_second, self.seconds
+                )
+            }
+            status => format!(
+                "train {}: {} rows, {} epochs, best val acc {} (epoch {}), test acc p {} / ŷ {}, mean class acc p {}, macro-F1 p {}, ECE p {}, {} -> {dir}",
+                m["dataset"]["name"].as_str().unwrap_or("?"),
+                m["dataset"]["rows"],
+                m["epochs"],
+                f(&m["best_val_accuracy"]),
+                m["best_epoch"].as_u64().map_or(0, |e| e + 1),
+                f(&m["test"]["primary"]["accuracy"]),
+                f(&m["test"]["corrected"]["accuracy"]),
+                f(&m["test"]["primary"]["mean_class_accuracy"]),
+                f(&m["test"]["primary"]["macro_f1"]),
+                f(&m["test"]["primary"]["ece"]),
+                if status == RunStatus::AlreadyFinished {
+                    "up to date, nothing to do".to_string()
+                } else {
+                    format!("{:.0} img/s, {:.1}s", self.images_per_second, self.seconds)
+                },
+            ),
+        }
+    }
+}

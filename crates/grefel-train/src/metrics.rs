@@ -1,0 +1,241 @@
+//! Evaluation metrics from one full-set pass: a confusion matrix (accuracy, mean class
+//! accuracy, macro-F1) and the predicted distributions (NLL, expected calibration error).
+
+use serde::{Deserialize, Serialize};
+
+/// Bins of the expected calibration error.
+pub const ECE_BINS: usize = 15;
+/// Probabilities are floored at this before the log of the NLL.
+pub const NLL_FLOOR: f64 = 1e-12;
+
+/// A `C × C` confusion matrix: `counts[truth][prediction]`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confusion {
+    /// Row = true class, column = predicted class.
+    pub counts: Vec<Vec<u64>>,
+}
+
+impl Confusion {
+    /// An empty matrix for `classes` classes.
+    pub fn new(classes: usize) -> Self {
+        Self { counts: vec![vec![0; classes]; classes] }
+    }
+
+    /// Counts one sample.
+    pub fn add(&mut self, truth: usize, prediction: usize) {
+        if let Some(cell) = self.counts.get_mut(truth).and_then(|r| r.get_mut(prediction)) {
+            *cell += 1;
+        }
+    }
+
+    /// Samples counted.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().flatten().sum()
+    }
+
+    /// Share of samples on the diagonal.
+    pub fn accuracy(&self) -> f64 {
+        let correct: u64 = (0..self.counts.len()).map(|c| self.counts[c][c]).sum();
+        ratio(correct, self.total())
+    }
+
+    /// Recall per class (`None` for a class without samples).
+    pub fn recalls(&self) -> Vec<Option<f64>> {
+        self.counts
+            .iter()
+            .enumerate()
+            .map(|(c, row)| {
+                let n: u64 = row.iter().sum();
+                (n > 0).then(|| ratio(row[c], n))
+            })
+            .collect()
+    }
+
+    /// Mean of the per-class recalls over the classes that have samples.
+    pub fn mean_class_accuracy(&self) -> f64 {
+        mean(self.recalls().into_iter().flatten())
+    }
+
+    /// Macro-F1: mean F1 over the classes that occur as truth or prediction (a class with
+    /// samples that is never predicted counts with F1 = 0).
+    pub fn macro_f1(&self) -> f64 {
+        let k = self.counts.len();
+        mean((0..k).filter_map(|c| {
+            let tp = self.counts[c][c];
+            let support: u64 = self.counts[c].iter().sum();
+            let predicted: u64 = (0..k).map(|r| self.counts[r][c]).sum();
+            (support + predicted > 0).then(|| ratio(2 * tp, support + predicted))
+        }))
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if n == 0 { 0.0 } else { sum / n as f64 }
+}
+
+/// Accumulates the predicted distributions of one output over a whole evaluation set.
+#[derive(Clone, Debug)]
+pub struct Evaluator {
+    classes: usize,
+    confusion: Confusion,
+    nll_sum: f64,
+    bins: [(u64, u64, f64); ECE_BINS],
+    predictions: Vec<u32>,
+    confidences: Vec<f32>,
+}
+
+/// The metrics of one output on one split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Samples.
+    pub samples: u64,
+    /// Accuracy.
+    pub accuracy: f64,
+    /// Mean per-class recall.
+    pub mean_class_accuracy: f64,
+    /// Macro-F1.
+    pub macro_f1: f64,
+    /// Mean negative log-likelihood of the true class.
+    pub nll: f64,
+    /// Expected calibration error, 15 equal-width confidence bins.
+    pub ece: f64,
+    /// The confusion matrix.
+    pub confusion: Confusion,
+}
+
+impl Evaluator {
+    /// An empty evaluator for `classes` classes.
+    pub fn new(classes: usize) -> Self {
+        Self {
+            classes,
+            confusion: Confusion::new(classes),
+            nll_sum: 0.0,
+            bins: [(0, 0, 0.0); ECE_BINS],
+            predictions: Vec::new(),
+            confidences: Vec::new(),
+        }
+    }
+
+    /// Adds one sample: its true class and predicted distribution (`classes` values).
+    pub fn add(&mut self, truth: usize, probs: &[f32]) {
+        let (pred, conf) = probs
+            .iter()
+            .take(self.classes)
+            .enumerate()
+            .fold((0, f32::NEG_INFINITY), |best, (i, &p)| if p > best.1 { (i, p) } else { best });
+        self.confusion.add(truth, pred);
+        let p_true = probs.get(truth).copied().unwrap_or(0.0);
+        self.nll_sum -= f64::from(p_true).max(NLL_FLOOR).ln();
+        let conf64 = f64::from(conf).clamp(0.0, 1.0);
+        // Bin b holds confidences in (b/15, (b+1)/15]; a confidence of 0 falls in bin 0.
+        let bin = ((conf64 * ECE_BINS as f64).ceil() as usize).clamp(1, ECE_BINS) - 1;
+        let slot = &mut self.bins[bin];
+        slot.0 += 1;
+        slot.1 += u64::from(pred == truth);
+        slot.2 += conf64;
+        self.predictions.push(pred as u32);
+        self.confidences.push(conf);
+    }
+
+    /// Predicted class of every sample added, in order.
+    pub fn predictions(&self) -> &[u32] {
+        &self.predictions
+    }
+
+    /// Confidence (max probability) of every sample added, in order.
+    pub fn confidences(&self) -> &[f32] {
+        &self.confidences
+    }
+
+    /// The metrics so far.
+    pub fn metrics(&self) -> Metrics {
+        let n = self.confusion.total();
+        let ece = self
+            .bins
+            .iter()
+            .filter(|b| b.0 > 0)
+            .map(|&(count, correct, conf_sum)| {
+                let acc = correct as f64 / count as f64;
+                let conf = conf_sum / count as f64;
+                count as f64 / n as f64 * (acc - conf).abs()
+            })
+            .sum();
+        Metrics {
+            samples: n,
+            accuracy: self.confusion.accuracy(),
+            mean_class_accuracy: self.confusion.mean_class_accuracy(),
+            macro_f1: self.confusion.macro_f1(),
+            nll: if n == 0 { 0.0 } else { self.nll_sum / n as f64 },
+            ece,
+            confusion: self.confusion.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) {
+        assert!((a - b).abs() < 1e-9, "{a} vs {b}");
+    }
+
+    #[test]
+    fn confusion_metrics_by_hand() {
+        // truth 0: 8 right, 2 as 1; truth 1: 3 right, 1 as 0; truth 2: 0 right, 4 as 1; class 3
+        // absent and never predicted.
+        let mut m = Confusion::new(4);
+        for (t, p, n) in [(0, 0, 8), (0, 1, 2), (1, 1, 3), (1, 0, 1), (2, 1, 4)] {
+            for _ in 0..n {
+                m.add(t, p);
+            }
+        }
+        assert_eq!(m.total(), 18);
+        close(m.accuracy(), 11.0 / 18.0);
+        close(m.mean_class_accuracy(), (0.8 + 0.75 + 0.0) / 3.0);
+        // F1: class 0: 2·8/(10 + 9); class 1: 2·3/(4 + 9); class 2: 0; class 3 excluded.
+        close(m.macro_f1(), (16.0 / 19.0 + 6.0 / 13.0 + 0.0) / 3.0);
+        let perfect = {
+            let mut p = Confusion::new(3);
+            (0..3).for_each(|c| p.add(c, c));
+            p
+        };
+        close(perfect.accuracy(), 1.0);
+        close(perfect.macro_f1(), 1.0);
+        close(Confusion::new(3).accuracy(), 0.0);
+    }
+
+    #[test]
+    fn nll_and_ece_by_hand() {
+        let mut e = Evaluator::new(2);
+        // Two confident right answers (0.9), one confident wrong (0.8 on the wrong class),
+        // one unsure right answer (0.6).
+        e.add(0, &[0.9, 0.1]);
+        e.add(1, &[0.1, 0.9]);
+        e.add(0, &[0.2, 0.8]);
+        e.add(1, &[0.4, 0.6]);
+        let m = e.metrics();
+        close(m.accuracy, 0.75);
+        let nll = -(0.9f32.ln() + 0.9f32.ln() + 0.2f32.ln() + 0.6f32.ln()) as f64 / 4.0;
+        assert!((m.nll - nll).abs() < 1e-6, "{} vs {nll}", m.nll);
+        // Confidences 0.9 (×2, both right), 0.8 (wrong) and 0.6 (right) fall in three different
+        // bins of width 1/15: ECE = Σ (n_b / n)·|acc_b − conf_b|.
+        let ece = 0.5 * 0.1 + 0.25 * 0.8 + 0.25 * 0.4;
+        assert!((m.ece - ece).abs() < 1e-6, "{} vs {ece}", m.ece);
+        assert_eq!(e.predictions(), &[0, 1, 1, 1]);
+        // A perfectly calibrated set: 0.5-confidence predictions right half the time.
+        let mut cal = Evaluator::new(2);
+        cal.add(0, &[0.5, 0.5]);
+        cal.add(1, &[0.5, 0.5]);
+        assert!(cal.metrics().ece < 1e-9);
+        // A zero probability on the truth is floored, not infinite.
+        let mut z = Evaluator::new(2);
+        z.add(1, &[1.0, 0.0]);
+        assert!((z.metrics().nll + NLL_FLOOR.ln()).abs() < 1e-9);
+    }
+}

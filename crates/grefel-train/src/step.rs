@@ -1,0 +1,110 @@
+//! One optimisation step: batch → tensors, forward with the trust t, GReFEL losses, backward
+//! (twice with SAM), Adam update. The device's random stream (dropout, DropPath) is reseeded
+//! from `(seed, iteration)` before every forward pass, so a resumed run draws the same masks.
+
+use grefel_model::burn::optim::{GradientsParams, ModuleOptimizer};
+use grefel_model::burn::tensor::{Device, Int, Tensor, TensorData};
+use grefel_model::config::LossConfig;
+use grefel_model::{Grefel, loss, seed_device};
+use grefel_schema::table::NUM_LANDMARKS;
+
+use crate::TrainError;
+use crate::loader::Batch;
+use crate::sam;
+
+/// The batch as tensors on a device.
+#[derive(Clone, Debug)]
+pub struct BatchTensors {
+    /// `(B, 3, S, S)` images.
+    pub images: Tensor<4>,
+    /// `(B, 68, 2)` landmarks.
+    pub landmarks: Option<Tensor<3>>,
+    /// `(B)` class indices.
+    pub labels: Tensor<1, Int>,
+}
+
+impl BatchTensors {
+    /// Moves a host batch onto `device` (input side `size`).
+    pub fn new(batch: &Batch, size: usize, device: &Device) -> Self {
+        let b = batch.len();
+        let images = Tensor::from_data(TensorData::new(batch.images.clone(), [b, 3, size, size]), device);
+        let landmarks = batch
+            .landmarks
+            .as_ref()
+            .map(|l| Tensor::from_data(TensorData::new(l.clone(), [b, NUM_LANDMARKS, 2]), device));
+        let labels = Tensor::from_data(TensorData::new(batch.labels.clone(), [b]), device);
+        Self { images, landmarks, labels }
+    }
+}
+
+/// What one step needs besides the model and the batch.
+pub struct StepContext<'a> {
+    /// The autodiff device.
+    pub device: &'a Device,
+    /// Seed of the device stream for this step.
+    pub step_seed: u64,
+    /// Trust t.
+    pub trust: f32,
+    /// Learning rate.
+    pub lr: f64,
+    /// Class weights `(C)`.
+    pub class_weights: Option<Tensor<1>>,
+    /// Loss settings.
+    pub loss: &'a LossConfig,
+    /// SAM radius, when SAM is on.
+    pub sam_rho: Option<f64>,
+}
+
+/// Figures of one step, read back from the device once.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepStats {
+    /// Total loss.
+    pub total: f32,
+    /// Classification loss.
+    pub cls: f32,
+    /// Anchor loss.
+    pub anchor: f32,
+    /// Center loss.
+    pub center: f32,
+    /// Samples whose argmax p equals the label.
+    pub correct: usize,
+}
+
+/// Runs one step and returns the updated model.
+pub fn train_step(
+    model: Grefel,
+    optim: &mut ModuleOptimizer,
+    batch: &BatchTensors,
+    ctx: &StepContext<'_>,
+) -> Result<(Grefel, StepStats), TrainError> {
+    seed_device(ctx.device, ctx.step_seed);
+    let out = model.forward(batch.images.clone(), batch.landmarks.clone(), ctx.trust)?;
+    let parts = loss(&out, batch.labels.clone(), ctx.class_weights.clone(), ctx.loss)?;
+    let figures: Vec<f32> = Tensor::cat(vec![parts.total.clone(), parts.cls, parts.anchor, parts.center], 0)
+        .detach()
+        .into_data()
+        .iter()
+        .collect();
+    let [total, cls, anchor, center] = figures[..] else {
+        return Err(TrainError::Loader("loss terms did not come back as four values".into()));
+    };
+    let predicted: Vec<i64> = out.p.clone().detach().argmax(1).into_data().iter::<i64>().collect();
+    let labels: Vec<i64> = batch.labels.to_data().iter::<i64>().collect();
+    let correct = predicted.iter().zip(&labels).filter(|(a, b)| a == b).count();
+    let stats = StepStats { total, cls, anchor, center, correct };
+    if !total.is_finite() {
+        return Ok((model, stats));
+    }
+    let grads = GradientsParams::from_grads(parts.total.backward(), &model);
+    let grads = match ctx.sam_rho {
+        None => grads,
+        Some(rho) => {
+            let ascent = sam::perturb(model.clone(), &grads, rho);
+            seed_device(ctx.device, ctx.step_seed);
+            let out = ascent.forward(batch.images.clone(), batch.landmarks.clone(), ctx.trust)?;
+            let parts = loss(&out, batch.labels.clone(), ctx.class_weights.clone(), ctx.loss)?;
+            GradientsParams::from_grads(parts.total.backward(), &ascent)
+        }
+    };
+    Ok((optim.step(ctx.lr, model, grads), stats))
+}

@@ -1,0 +1,288 @@
+//! The training entry point: open the run folder, load the data, resume from the latest
+//! checkpoint, train epoch by epoch (validation and a checkpoint after each), then evaluate the
+//! epoch selected on validation on val and test and write `metrics.json` last.
+
+use std::path::Path;
+use std::time::Instant;
+
+use grefel_model::burn::module::Module;
+use grefel_model::burn::optim::AdamConfig;
+use grefel_model::burn::tensor::{Tensor, TensorData};
+use grefel_model::{Grefel, device_from_str, seed_device, trust_ramp};
+use grefel_schema::rng::derive_seed;
+use grefel_shards::Manifest;
+use serde_json::{Value, json};
+use tracing::info;
+
+use crate::checkpoint::{self, Best, EpochLog, TrainState};
+use crate::config::Selection;
+use crate::data::{self, class_names};
+use crate::eval::evaluate;
+use crate::loader::{BatchSpec, chunk, prefetch};
+use crate::run::{self, METRICS_FILE, PREDICTIONS_FILE, TIMING_FILE, write_json};
+use crate::sampler::{class_weights, epoch_order};
+use crate::step::{BatchTensors, StepContext, StepStats, train_step};
+use crate::{Progress, RunOptions, RunResult, RunStatus, TrainConfig, TrainError};
+
+/// Trains `config` on `<data_dir>/<dataset>/` into `<runs_dir>/<id>/` on `device` with default
+/// [`RunOptions`]. A finished run is a no-op returning its metrics.
+pub fn train(
+    config: &TrainConfig,
+    data_dir: &Path,
+    runs_dir: &Path,
+    device: &str,
+    progress: &dyn Progress,
+) -> Result<RunResult, TrainError> {
+    let options = RunOptions { device: device.into(), ..RunOptions::default() };
+    train_with(config, data_dir, runs_dir, &options, progress)
+}
+
+/// [`train`] with explicit [`RunOptions`].
+pub fn train_with(
+    config: &TrainConfig,
+    data_dir: &Path,
+    runs_dir: &Path,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunResult, TrainError> {
+    let start = Instant::now();
+    let dataset_dir = data_dir.join(&config.dataset);
+    let manifest = Manifest::read(&dataset_dir)?
+        .ok_or_else(|| TrainError::MissingDataset { dir: dataset_dir.clone() })?;
+    let document = run::run_document(config, &manifest.content_hash);
+    let run = run::open(runs_dir, &document)?;
+    let result = |status, metrics, images_per_second, seconds| RunResult {
+        run_dir: run.dir.clone(),
+        run_id: run.id.clone(),
+        status,
+        metrics,
+        images_per_second,
+        seconds,
+    };
+    if let Some(metrics) = run::finished(&run.dir) {
+        info!(run = %run.id, "metrics.json exists: run already finished, nothing to do");
+        return Ok(result(RunStatus::AlreadyFinished, metrics, 0.0, start.elapsed().as_secs_f64()));
+    }
+    let base = device_from_str(&options.device)?;
+    let device = base.clone().autodiff();
+    let data = data::load(config, data_dir, options.cache_budget_bytes)?;
+    let rep = &data.report;
+    info!(
+        rows = rep.rows,
+        samples = ?rep.samples,
+        outside_view = rep.outside_view,
+        cached = rep.cached,
+        decoded_mb = format!("{:.1}", rep.decoded_bytes as f64 / 1e6),
+        seconds = format!("{:.2}", rep.seconds),
+        "loaded {}", config.dataset
+    );
+    if rep.val_carved_from_train {
+        info!(
+            val = data.val.len(),
+            fraction = config.val_fraction,
+            "dataset has no val split: carved one from train by seed {}",
+            config.seed
+        );
+    }
+    if let (Some(key), Some(rate)) = (&rep.noise_key, rep.noise_realised_rate) {
+        info!(key = %key, realised = format!("{rate:.4}"), "noisy training labels");
+    }
+    let classes = config.model.num_classes;
+    let provenance = json!({
+        "run_id": run.id,
+        "run": document,
+        "class_names": class_names(config.class_view),
+        "dataset": config.dataset,
+        "dataset_content_hash": manifest.content_hash,
+        "code_version": run::code_version(),
+        "seeds": { "root": config.seed, "noise": config.noise.map(|n| n.seed) },
+    });
+    seed_device(&device, derive_seed(config.seed, "init"));
+    let model = Grefel::new(config.model.clone(), &device)?;
+    let o = &config.optimizer;
+    let optim = AdamConfig::new().with_beta_1(o.beta_1).with_beta_2(o.beta_2).with_epsilon(o.epsilon).init();
+    let loaded = checkpoint::load_latest(&run.dir, model, optim)?;
+    let (mut model, mut optim) = (loaded.model, loaded.optim);
+    let mut state = match loaded.state {
+        Some(s) => {
+            info!(epochs_done = s.epochs_done, "resuming from the latest checkpoint");
+            s
+        }
+        None => TrainState::new(provenance),
+    };
+    let train_labels: Vec<usize> = data.train.samples.iter().map(|s| s.label).collect();
+    let per_epoch =
+        chunk(&epoch_order(&train_labels, classes, config.seed, 0, &config.sampling), config.batch_size, 2)
+            .len();
+    let total_iters = (per_epoch * config.epochs) as u64;
+    let (size, landmarks) = (config.model.image_size, config.needs_landmarks());
+    let (mut images, mut train_seconds, mut epochs_this_call) = (0u64, 0.0f64, 0usize);
+    while state.epochs_done < config.epochs {
+        if options.stop_after_epochs.is_some_and(|n| epochs_this_call >= n) {
+            break;
+        }
+        let epoch = state.epochs_done;
+        let epoch_start = Instant::now();
+        let order = epoch_order(&train_labels, classes, config.seed, epoch, &config.sampling);
+        let weights = config.sampling.class_weights.then(|| {
+            let labels: Vec<usize> = order.iter().map(|&i| train_labels[i]).collect();
+            Tensor::<1>::from_data(TensorData::new(class_weights(&labels, classes), [classes]), &device)
+        });
+        let lr = o.lr * o.lr_decay.powi(epoch as i32);
+        let batches = chunk(&order, config.batch_size, 2);
+        progress.begin(&format!("epoch {}/{}", epoch + 1, config.epochs), batches.len() as u64);
+        let spec = BatchSpec {
+            split: &data.train,
+            size,
+            landmarks,
+            augment: Some((&config.augment, config.seed, epoch)),
+        };
+        let mut sums = [0f64; 4];
+        let (mut correct, mut seen, mut steps) = (0usize, 0usize, 0usize);
+        let iteration = &mut state.iteration;
+        model = std::thread::scope(|scope| -> Result<Grefel, TrainError> {
+            let mut model = model;
+            for batch in prefetch(scope, spec, batches, options.prefetch) {
+                let batch = batch?;
+                let ctx = StepContext {
+                    device: &device,
+                    step_seed: derive_seed(config.seed, &format!("step/{iteration}")),
+                    trust: trust_ramp(*iteration, total_iters),
+                    lr,
+                    class_weights: weights.clone(),
+                    loss: &config.model.loss,
+                    sam_rho: o.sam.then_some(o.sam_rho),
+                };
+                let (next, s): (Grefel, StepStats) =
+                    train_step(model, &mut optim, &BatchTensors::new(&batch, size, &device), &ctx)?;
+                if !s.total.is_finite() {
+                    return Err(TrainError::NonFinite { epoch, iteration: *iteration, value: s.total });
+                }
+                model = next;
+                for (acc, v) in sums.iter_mut().zip([s.total, s.cls, s.anchor, s.center]) {
+                    *acc += f64::from(v);
+                }
+                (correct, seen, steps) = (correct + s.correct, seen + batch.len(), steps + 1);
+                *iteration += 1;
+                progress.advance(1);
+            }
+            Ok(model)
+        })?;
+        progress.end();
+        let seconds = epoch_start.elapsed().as_secs_f64();
+        train_seconds += seconds;
+        images += seen as u64;
+        let trust = trust_ramp(state.iteration, total_iters);
+        let val = evaluate(
+            &model.valid(),
+            &data.val,
+            &base,
+            trust,
+            config.eval_batch_size,
+            landmarks,
+            options.prefetch,
+        )?;
+        let (val_primary, val_corrected) = val.metrics();
+        let selected = match config.selection {
+            Selection::Primary => val_primary.accuracy,
+            Selection::Corrected => val_corrected.accuracy,
+        };
+        if state.best.as_ref().is_none_or(|b| selected > b.val_accuracy) {
+            state.best = Some(Best { epoch, val_accuracy: selected, trust });
+        }
+        let mean = |v: f64| v / steps.max(1) as f64;
+        let log = EpochLog {
+            epoch,
+            lr,
+            trust,
+            samples: seen,
+            loss: mean(sums[0]),
+            loss_cls: mean(sums[1]),
+            loss_anchor: mean(sums[2]),
+            loss_center: mean(sums[3]),
+            train_accuracy: correct as f64 / seen.max(1) as f64,
+            val_primary,
+            val_corrected,
+        };
+        info!(
+            "epoch {}/{}: loss {:.4} (cls {:.4}), train acc {:.4}, val acc p {:.4} / ŷ {:.4}, mean class acc p {:.4}, {:.0} img/s",
+            epoch + 1,
+            config.epochs,
+            log.loss,
+            log.loss_cls,
+            log.train_accuracy,
+            log.val_primary.accuracy,
+            log.val_corrected.accuracy,
+            log.val_primary.mean_class_accuracy,
+            seen as f64 / seconds.max(1e-9)
+        );
+        state.history.push(log);
+        state.epochs_done += 1;
+        checkpoint::save(&run.dir, &model, &optim, &mut state)?;
+        epochs_this_call += 1;
+    }
+    let ips = images as f64 / train_seconds.max(1e-9);
+    if state.epochs_done < config.epochs {
+        info!(epochs_done = state.epochs_done, "stopped as asked; the next call resumes");
+        let status = RunStatus::Stopped { epochs_done: state.epochs_done };
+        return Ok(result(status, Value::Null, ips, start.elapsed().as_secs_f64()));
+    }
+    let metrics = finish(config, &run.dir, &data, &base, &state, model, options)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let timing = json!({ "seconds": seconds, "train_seconds": train_seconds, "images": images,
+        "images_per_second": ips, "device": options.device, "epochs_this_call": epochs_this_call,
+        "cached_images": data.report.cached, "decoded_bytes": data.report.decoded_bytes,
+        "load_seconds": data.report.seconds });
+    write_json(&run.dir.join(TIMING_FILE), &timing)?;
+    write_json(&run.dir.join(METRICS_FILE), &metrics)?;
+    Ok(result(RunStatus::Finished, metrics, ips, seconds))
+}
+
+/// Evaluates the selected epoch on val and test and builds `metrics.json` (also writes the test
+/// predictions).
+fn finish(
+    config: &TrainConfig,
+    run_dir: &Path,
+    data: &data::Dataset,
+    base: &grefel_model::burn::tensor::Device,
+    state: &TrainState,
+    model: Grefel,
+    options: &RunOptions,
+) -> Result<Value, TrainError> {
+    let best = state.best.clone().ok_or_else(|| TrainError::Checkpoint {
+        path: run_dir.join(checkpoint::CHECKPOINT_DIR),
+        reason: "no epoch was evaluated".into(),
+    })?;
+    let model = checkpoint::load_best(run_dir, state, model)?.valid();
+    let lm = config.needs_landmarks();
+    let eval =
+        |split| evaluate(&model, split, base, best.trust, config.eval_batch_size, lm, options.prefetch);
+    let (val, test) = (eval(&data.val)?, eval(&data.test)?);
+    let names = class_names(config.class_view);
+    write_json(&run_dir.join(PREDICTIONS_FILE), &test.predictions("test", &data.test, names))?;
+    let (vp, vc) = val.metrics();
+    let (tp, tc) = test.metrics();
+    let r = &data.report;
+    Ok(json!({
+        "provenance": state.provenance,
+        "dataset": {
+            "name": config.dataset,
+            "rows": r.rows,
+            "samples": r.samples,
+            "outside_view": r.outside_view,
+            "without_landmarks": r.without_landmarks,
+            "val_carved_from_train": r.val_carved_from_train,
+            "noise_key": r.noise_key,
+            "noise_realised_rate": r.noise_realised_rate,
+        },
+        "epochs": config.epochs,
+        "iterations": state.iteration,
+        "selection": config.selection,
+        "best_epoch": best.epoch,
+        "best_val_accuracy": best.val_accuracy,
+        "eval_trust": best.trust,
+        "val": { "primary": vp, "corrected": vc },
+        "test": { "primary": tp, "corrected": tc },
+        "history": state.history,
+    }))
+}

@@ -1,0 +1,145 @@
+//! End-to-end training on a small synthetic dataset: finite losses, run files, determinism
+//! (two runs, identical `metrics.json` bytes), resume after an interruption, reruns as no-ops,
+//! and the optional paths (noisy labels, SAM, class-balanced epochs, val carve-out).
+//!
+//! The tests of this binary run one at a time: the CPU backend's random stream is global to the
+//! process, so two trainings at once would draw from each other's stream.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use grefel_experiments::{NoiseProtocol, NoiseSpec};
+use grefel_ingest::split::SplitConfig;
+use grefel_ingest::{NoProgress as IngestQuiet, PrepareSettings, prepare};
+use grefel_synth::SynthConfig;
+use grefel_train::run::{CONFIG_FILE, METRICS_FILE, PREDICTIONS_FILE};
+use grefel_train::{NoProgress, RunOptions, RunStatus, TrainConfig, TrainSettings, train, train_with};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn prepare_synthetic(root: &Path, name: &str, count: usize, split: SplitConfig) {
+    let raw = root.join("raw").join(name);
+    let synth = SynthConfig { count, identities: 4, ..SynthConfig::default() };
+    grefel_synth::generate(&synth, &raw).expect("draw the synthetic set");
+    let settings = PrepareSettings {
+        dataset: Some(name.into()),
+        adapter: "fergdb".into(),
+        variant: None,
+        root: raw,
+        out: root.join("data"),
+        rows_per_shard: 64,
+        image: Default::default(),
+        split,
+    };
+    prepare(&settings.validate().expect("valid prepare settings"), &IngestQuiet).expect("prepare");
+}
+
+fn config(dataset: &str, edit: impl FnOnce(&mut TrainSettings)) -> TrainConfig {
+    let mut s = TrainSettings::new(dataset);
+    s.preset = "tiny".into();
+    s.epochs = 2;
+    s.batch_size = 16;
+    s.eval_batch_size = 32;
+    s.optimizer.lr = 1e-3;
+    edit(&mut s);
+    s.validate().expect("valid training settings")
+}
+
+fn metrics_bytes(dir: &Path) -> Vec<u8> {
+    std::fs::read(dir.join(METRICS_FILE)).expect("metrics.json")
+}
+
+#[test]
+fn training_is_deterministic_resumable_and_idempotent() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    prepare_synthetic(tmp.path(), "synthetic", 160, SplitConfig::default());
+    let data = tmp.path().join("data");
+    let cfg = config("synthetic", |_| {});
+
+    let a = train(&cfg, &data, &tmp.path().join("runs-a"), "cpu", &NoProgress).expect("train a");
+    assert_eq!(a.status, RunStatus::Finished);
+    for file in [CONFIG_FILE, METRICS_FILE, PREDICTIONS_FILE] {
+        assert!(a.run_dir.join(file).is_file(), "{file} missing");
+    }
+    let history = a.metrics["history"].as_array().expect("history");
+    assert_eq!(history.len(), 2);
+    for epoch in history {
+        let loss = epoch["loss"].as_f64().expect("loss");
+        assert!(loss.is_finite(), "loss {loss}");
+    }
+    for output in ["primary", "corrected"] {
+        let m = &a.metrics["test"][output];
+        let acc = m["accuracy"].as_f64().expect("accuracy");
+        assert!((0.0..=1.0).contains(&acc), "{output} accuracy {acc}");
+        assert!(m["nll"].as_f64().is_some_and(f64::is_finite) && m["ece"].as_f64().is_some());
+        let total: u64 = m["confusion"]["counts"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .flat_map(|r| r.as_array().expect("row").iter().map(|v| v.as_u64().unwrap_or(0)))
+            .sum();
+        assert_eq!(total, m["samples"].as_u64().expect("samples"));
+    }
+    assert_eq!(a.metrics["provenance"]["class_names"][6], "anger");
+
+    let b = train(&cfg, &data, &tmp.path().join("runs-b"), "cpu", &NoProgress).expect("train b");
+    assert_eq!(a.run_id, b.run_id, "same configuration, same run id");
+    assert_eq!(metrics_bytes(&a.run_dir), metrics_bytes(&b.run_dir), "one seed, identical metrics.json");
+
+    let again = train(&cfg, &data, &tmp.path().join("runs-a"), "cpu", &NoProgress).expect("rerun");
+    assert_eq!(again.status, RunStatus::AlreadyFinished, "a finished run is a no-op");
+    assert!(again.summary_line().contains("nothing to do"));
+
+    let stop = RunOptions { stop_after_epochs: Some(1), ..RunOptions::default() };
+    let runs_c = tmp.path().join("runs-c");
+    let first = train_with(&cfg, &data, &runs_c, &stop, &NoProgress).expect("first half");
+    assert_eq!(first.status, RunStatus::Stopped { epochs_done: 1 });
+    assert!(!first.run_dir.join(METRICS_FILE).exists(), "metrics.json only when finished");
+    let second = train_with(&cfg, &data, &runs_c, &RunOptions::default(), &NoProgress).expect("resume");
+    assert_eq!(second.status, RunStatus::Finished);
+    assert_eq!(
+        metrics_bytes(&a.run_dir),
+        metrics_bytes(&second.run_dir),
+        "resumed run equals uninterrupted run"
+    );
+
+    let other = config("synthetic", |s| s.seed = 1);
+    let c = train(&other, &data, &tmp.path().join("runs-a"), "cpu", &NoProgress).expect("seed 1");
+    assert_ne!(c.run_id, a.run_id);
+    assert_ne!(metrics_bytes(&a.run_dir), metrics_bytes(&c.run_dir), "another seed, other numbers");
+}
+
+#[test]
+fn noise_sam_balanced_sampling_and_val_carve_out() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    prepare_synthetic(tmp.path(), "noval", 300, SplitConfig { seed: 0, train: 0.85, val: 0.0 });
+    let data = tmp.path().join("data");
+    let cfg = config("noval", |s| {
+        s.epochs = 1;
+        s.noise = Some(NoiseSpec { protocol: NoiseProtocol::Symmetric, rate: 0.2, seed: 3 });
+        s.optimizer.sam = true;
+        s.sampling.balanced = true;
+        s.sampling.per_class = 8;
+        s.sampling.replacement = true;
+    });
+    let r = train(&cfg, &data, &tmp.path().join("runs"), "cpu", &NoProgress).expect("train");
+    assert_eq!(r.status, RunStatus::Finished);
+    let d = &r.metrics["dataset"];
+    assert_eq!(d["val_carved_from_train"], true, "no val split: one is carved from train");
+    assert_eq!(d["noise_key"], "symmetric-r0.200-s3");
+    let rate = d["noise_realised_rate"].as_f64().expect("rate");
+    assert!((rate - 0.2).abs() < 0.02, "realised noise {rate}");
+    assert!(data.join("noval/noise/symmetric-r0.200-s3.parquet").is_file(), "the draw is materialised");
+    let h = &r.metrics["history"][0];
+    let presented = h["samples"].as_u64().expect("samples");
+    assert!(
+        presented % 8 == 0 && presented >= 6 * 8,
+        "balanced epochs: per_class of each class ({presented})"
+    );
+    assert!(h["loss"].as_f64().is_some_and(f64::is_finite));
+    let samples = &d["samples"];
+    let carved = samples["val"].as_u64().expect("val");
+    assert!(carved > 0 && carved < samples["train"].as_u64().expect("train"));
+}
