@@ -30,7 +30,7 @@ pub struct BoxConfig {
     /// rustface: score threshold.
     pub score_thresh: f64,
     /// rustface: factor between pyramid levels.
-    pub pyramid_scale: f32,
+    pub pyramid_scale: f64,
     /// rustface: sliding-window step in pixels.
     pub window_step: u32,
     /// Mapping of a rustface box to a HOG-like box: width factor.
@@ -130,7 +130,7 @@ impl FaceModel {
         let mut d = rustface::create_detector_with_model(self.model.clone());
         d.set_min_face_size(cfg.min_face_size.max(20));
         d.set_score_thresh(cfg.score_thresh);
-        d.set_pyramid_scale_factor(cfg.pyramid_scale.clamp(0.01, 0.99));
+        d.set_pyramid_scale_factor(cfg.pyramid_scale.clamp(0.01, 0.99) as f32);
         d.set_slide_window_step(cfg.window_step.max(1), cfg.window_step.max(1));
         Detector { inner: d, cfg: cfg.clone() }
     }
