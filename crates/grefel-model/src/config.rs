@@ -76,7 +76,7 @@ impl ModelConfig {
     pub fn geometry(&self) -> Result<Geometry, ModelError> {
         let internal = match self.downsample {
             Downsample::Nearest | Downsample::Bilinear => {
-                if self.image_size % 2 != 0 {
+                if !self.image_size.is_multiple_of(2) {
                     return Err(invalid(format!("image_size {} must be even", self.image_size)));
                 }
                 self.image_size / 2
@@ -150,7 +150,7 @@ impl ModelConfig {
             return Err(invalid("geometry needs num_landmarks > 0 and a positive sigma_px"));
         }
         let vit = &self.vit;
-        if vit.dim == 0 || vit.depth == 0 || vit.heads == 0 || vit.dim % vit.heads != 0 {
+        if vit.dim == 0 || vit.depth == 0 || vit.heads == 0 || !vit.dim.is_multiple_of(vit.heads) {
             return Err(invalid("vit dim must be positive and divisible by its heads"));
         }
         if vit.mlp_ratio == 0 {

@@ -136,8 +136,8 @@ impl CrossAttentionBlock {
         let bw = tokens.dims()[0];
 
         let kv = self.kv.forward(tokens).reshape([bw, n, 2, nh, hd]).permute([2, 0, 3, 1, 4]); // (2, B', h, N, hd)
-        let k = kv.clone().slice([0..1]).reshape([bw, nh, n, hd]);
-        let v = kv.slice([1..2]).reshape([bw, nh, n, hd]);
+        let k = kv.clone().narrow(0, 0, 1).reshape([bw, nh, n, hd]);
+        let v = kv.narrow(0, 1, 1).reshape([bw, nh, n, hd]);
 
         let q_tokens = partition(q.permute([0, 2, 3, 1]), w); // (B', N, d)
         let q = match self.query_layout {

@@ -95,9 +95,9 @@ impl VitBlock {
             .forward(self.norm1.forward(x.clone()))
             .reshape([b, t, 3, nh, hd])
             .permute([2, 0, 3, 1, 4]); // (3, B, h, T, hd)
-        let q = qkv.clone().slice([0..1]).reshape([b, nh, t, hd]);
-        let k = qkv.clone().slice([1..2]).reshape([b, nh, t, hd]);
-        let val = qkv.slice([2..3]).reshape([b, nh, t, hd]);
+        let q = qkv.clone().narrow(0, 0, 1).reshape([b, nh, t, hd]);
+        let k = qkv.clone().narrow(0, 1, 1).reshape([b, nh, t, hd]);
+        let val = qkv.narrow(0, 2, 1).reshape([b, nh, t, hd]);
         let attn = softmax(q.mul_scalar((hd as f64).powf(-0.5)).matmul(k.swap_dims(2, 3)), 3);
         let out = attn.matmul(val).swap_dims(1, 2).reshape([b, t, v]);
         let x = x + self.proj.forward(out);

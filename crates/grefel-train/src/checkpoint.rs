@@ -4,6 +4,10 @@
 //! state, the provenance, and the SHA-256 of both files — replaces the previous one. Every file is
 //! written atomically and `state.json` last, so a kill at any point leaves a consistent latest
 //! checkpoint. Older epochs' files are removed, except the model of the best epoch.
+//!
+//! Floating-point values in `state.json` are written as strings (`"f64:0.1538…"`, Rust's
+//! shortest round-trip form) and read back with Rust's correctly rounded parser: serde_json's
+//! default float parser can be one ULP off, and a resumed run must carry bit-identical figures.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +18,7 @@ use grefel_model::burn::store::ModuleRecord;
 use grefel_model::burn::tensor::Bytes;
 use grefel_shards::{atomic, hash};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Number, Value};
 
 use crate::TrainError;
 use crate::metrics::Metrics;
@@ -106,6 +110,36 @@ impl TrainState {
     }
 }
 
+/// Tag of a float written as a string in `state.json`.
+const FLOAT_TAG: &str = "f64:";
+
+/// Replaces every floating-point number of `v` by its tagged exact string form.
+pub fn encode_floats(v: Value) -> Value {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            Value::String(format!("{FLOAT_TAG}{:?}", n.as_f64().unwrap_or(f64::NAN)))
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(encode_floats).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, encode_floats(v))).collect()),
+        other => other,
+    }
+}
+
+/// Inverse of [`encode_floats`].
+pub fn decode_floats(v: Value) -> Value {
+    match v {
+        Value::String(s) => {
+            match s.strip_prefix(FLOAT_TAG).and_then(|x| x.parse::<f64>().ok()).and_then(Number::from_f64) {
+                Some(n) => Value::Number(n),
+                None => Value::String(s),
+            }
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(decode_floats).collect()),
+        Value::Object(o) => Value::Object(o.into_iter().map(|(k, v)| (k, decode_floats(v))).collect()),
+        other => other,
+    }
+}
+
 fn model_name(epoch: usize) -> String {
     format!("epoch-{epoch:04}.model.bpk")
 }
@@ -141,7 +175,10 @@ pub fn save(
     if state.best.as_ref().is_some_and(|b| b.epoch == epoch) {
         state.best_model_file = Some(mname.clone());
     }
-    write_json(&dir.join(STATE_FILE), state)?;
+    let spath = dir.join(STATE_FILE);
+    let value =
+        serde_json::to_value(&*state).map_err(|source| TrainError::Json { path: spath.clone(), source })?;
+    write_json(&spath, &encode_floats(value))?;
     // Clean up files no state refers to any more (best effort: stale files are harmless).
     let keep = [Some(mname), Some(oname), state.best_model_file.clone()];
     if let Ok(entries) = std::fs::read_dir(&dir) {
@@ -186,8 +223,9 @@ pub fn load_latest(run_dir: &Path, model: Grefel, optim: ModuleOptimizer) -> Res
         }
         Err(e) => return Err(TrainError::Io { op: "read", path, source: e }),
     };
-    let state: TrainState =
-        serde_json::from_slice(&text).map_err(|source| TrainError::Json { path: path.clone(), source })?;
+    let state: TrainState = serde_json::from_slice::<Value>(&text)
+        .and_then(|v| serde_json::from_value(decode_floats(v)))
+        .map_err(|source| TrainError::Json { path: path.clone(), source })?;
     let mpath = dir.join(&state.model_file);
     let record = ModuleRecord::from_bytes(read_checked(mpath.clone(), &state.model_sha256)?)
         .map_err(record_err(&mpath))?;
@@ -206,4 +244,22 @@ pub fn load_best(run_dir: &Path, state: &TrainState, model: Grefel) -> Result<Gr
     let bytes = std::fs::read(&path).map_err(TrainError::io("read", &path))?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(record_err(&path))?;
     model.try_load_record(record).map_err(record_err(&path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_round_trip_exactly_through_state_json() {
+        let values: [f64; 6] =
+            [0.15384615384615385, 1.9314512661070327, 0.999_000_012_874_603_3, 1e-300, 2.0 / 3.0, 0.1];
+        let v = serde_json::json!({ "xs": values, "n": 3, "s": "text", "t": 0.5f32 });
+        let text = serde_json::to_string(&encode_floats(v.clone())).expect("encode");
+        let back = decode_floats(serde_json::from_str(&text).expect("parse"));
+        assert_eq!(back, v);
+        let xs: Vec<f64> = serde_json::from_value(back["xs"].clone()).expect("floats");
+        assert!(xs.iter().zip(values).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert_eq!(back["n"].as_u64(), Some(3), "integers stay integers");
+    }
 }
