@@ -98,11 +98,6 @@ fn training_is_deterministic_resumable_and_idempotent() {
     assert!(!first.run_dir.join(METRICS_FILE).exists(), "metrics.json only when finished");
     let second = train_with(&cfg, &data, &runs_c, &RunOptions::default(), &NoProgress).expect("resume");
     assert_eq!(second.status, RunStatus::Finished);
-    if let Some(d) = std::env::var_os("GREFEL_DEBUG_DIR") {
-        let d = std::path::PathBuf::from(d);
-        std::fs::write(d.join("a.json"), metrics_bytes(&a.run_dir)).ok();
-        std::fs::write(d.join("c.json"), metrics_bytes(&second.run_dir)).ok();
-    }
     assert_eq!(
         metrics_bytes(&a.run_dir),
         metrics_bytes(&second.run_dir),
