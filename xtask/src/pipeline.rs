@@ -16,6 +16,9 @@ pub struct Pipeline {
     /// Prepare a dataset into shards.
     #[serde(default)]
     pub prepare: Option<grefel_ingest::PrepareSettings>,
+    /// Train and evaluate a model on the prepared data.
+    #[serde(default)]
+    pub train: Option<grefel_train::TrainSettings>,
 }
 
 /// The `[synth]` stage.

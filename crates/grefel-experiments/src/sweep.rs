@@ -57,7 +57,8 @@ pub struct Plan {
     pub cells: Vec<Cell>,
 }
 
-/// Sets `value` at the dotted `key` of `config`, creating objects on the way.
+/// Sets `value` at the dotted `key` of `config`, creating objects on the way (an absent or
+/// `null` table, such as an unset optional section, becomes an empty one).
 pub fn set_key(config: &mut Value, key: &str, value: Value) -> Result<(), ExperimentError> {
     let mut node = config;
     let parts: Vec<&str> = key.split('.').collect();
@@ -65,6 +66,9 @@ pub fn set_key(config: &mut Value, key: &str, value: Value) -> Result<(), Experi
         return Err(ExperimentError::Spec(format!("configuration key `{key}` has an empty part")));
     }
     for (i, part) in parts.iter().enumerate() {
+        if node.is_null() {
+            *node = Value::Object(Default::default());
+        }
         let obj = node.as_object_mut().ok_or_else(|| {
             ExperimentError::Spec(format!("`{}` in key `{key}` is not a table", parts[..i].join(".")))
         })?;
@@ -253,6 +257,9 @@ mod tests {
         let mut bad = json!({"a": 1});
         assert!(set_key(&mut bad, "a.b", json!(2)).is_err());
         assert!(set_key(&mut bad, "a..b", json!(2)).is_err());
+        let mut unset = json!({"model": null});
+        set_key(&mut unset, "model.loss.label_smoothing", json!(0.1)).expect("null becomes a table");
+        assert_eq!(unset, json!({"model": {"loss": {"label_smoothing": 0.1}}}));
         assert!(
             Plan::new(&json!({}), vec![Axis { name: "x".into(), key: "x".into(), values: vec![] }]).is_err()
         );

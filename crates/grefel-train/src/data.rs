@@ -60,6 +60,27 @@ impl SplitData {
         self.samples.is_empty()
     }
 
+    /// The samples `indices` (in that order), each with its label replaced by `relabel(sample)`.
+    pub fn subset(&self, indices: &[usize], relabel: impl Fn(&Sample) -> usize) -> SplitData {
+        let samples = indices
+            .iter()
+            .map(|&i| {
+                let mut s = self.samples[i].clone();
+                s.label = relabel(&s);
+                s
+            })
+            .collect();
+        let images = match &self.images {
+            ImageStore::Decoded(all) => {
+                ImageStore::Decoded(indices.iter().map(|&i| all[i].clone()).collect())
+            }
+            ImageStore::Encoded(all) => {
+                ImageStore::Encoded(indices.iter().map(|&i| all[i].clone()).collect())
+            }
+        };
+        SplitData { samples, images }
+    }
+
     /// Calls `f` with the RGB image of sample `i`, decoding it first if it is not cached.
     pub fn with_image<R>(&self, i: usize, f: impl FnOnce(RgbView<'_>) -> R) -> Result<R, TrainError> {
         match &self.images {

@@ -10,9 +10,11 @@
 //!   macro-F1, NLL, ECE for the primary and the corrected outputs;
 //! - [`checkpoint`]: burnpack checkpoints with provenance, resume;
 //! - [`run`]: run folders named by the configuration's hash;
-//! - [`train()`]: the entry point (also what a sweep cell calls).
+//! - [`train()`]: the entry point;
+//! - [`cell`]: the sweep-cell runner (one training run per cell, compact cell metrics).
 
 pub mod augment;
+pub mod cell;
 pub mod checkpoint;
 pub mod config;
 pub mod data;

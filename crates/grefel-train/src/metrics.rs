@@ -106,6 +106,20 @@ pub struct Metrics {
     pub ece: f64,
     /// The confusion matrix.
     pub confusion: Confusion,
+    /// The [`ECE_BINS`] equal-width confidence bins behind the ECE (reliability diagram).
+    #[serde(default)]
+    pub reliability: Vec<ReliabilityBin>,
+}
+
+/// One confidence bin of a reliability diagram: `(i/15, (i+1)/15]`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReliabilityBin {
+    /// Samples whose top probability falls in the bin.
+    pub count: u64,
+    /// Of those, correctly classified.
+    pub correct: u64,
+    /// Sum of their top probabilities.
+    pub confidence: f64,
 }
 
 impl Evaluator {
@@ -173,6 +187,11 @@ impl Evaluator {
             nll: if n == 0 { 0.0 } else { self.nll_sum / n as f64 },
             ece,
             confusion: self.confusion.clone(),
+            reliability: self
+                .bins
+                .iter()
+                .map(|&(count, correct, confidence)| ReliabilityBin { count, correct, confidence })
+                .collect(),
         }
     }
 }

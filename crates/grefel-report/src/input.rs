@@ -1,0 +1,366 @@
+//! Reading a sweep directory: `plan.json` and the `metrics.json` of every finished cell,
+//! validated once into a [`Sweep`] that the rest of the crate trusts.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::ReportError;
+use crate::config::{Head, ReportConfig, Split};
+
+/// File name of the sweep plan inside a sweep directory.
+pub const PLAN_FILE: &str = "plan.json";
+/// Folder of the per-cell run directories inside a sweep directory.
+pub const CELLS_DIR: &str = "cells";
+/// File whose presence marks a cell as finished.
+pub const METRICS_FILE: &str = "metrics.json";
+/// Name of the replicate axis, averaged over in every table.
+pub const SEED_AXIS: &str = "seed";
+
+#[derive(Deserialize)]
+struct RawPlan {
+    axes: Vec<RawAxis>,
+    cells: Vec<RawCell>,
+}
+
+#[derive(Deserialize)]
+struct RawAxis {
+    name: String,
+    values: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+struct RawCell {
+    id: String,
+    coords: Map<String, Value>,
+}
+
+/// One axis of the table (row or column) with its values in plan order.
+#[derive(Debug, Clone)]
+pub(crate) struct Axis {
+    pub name: String,
+    pub values: Vec<Value>,
+    /// Display form of each value (`4`, `0.1`), see [`scalar_label`].
+    pub labels: Vec<String>,
+}
+
+impl Axis {
+    fn index_of(&self, value: &Value) -> Option<usize> {
+        self.values.iter().position(|v| same_scalar(v, value))
+    }
+}
+
+/// Metrics of one split and head of one cell (`test.primary`, ...).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct SplitMetrics {
+    pub accuracy: f64,
+    pub mean_class_accuracy: f64,
+    pub macro_f1: f64,
+    pub ece: f64,
+    pub confusion: Confusion,
+    pub reliability: Vec<ReliabilityBin>,
+}
+
+/// Confusion counts, `counts[true][predicted]`.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Confusion {
+    pub counts: Vec<Vec<u64>>,
+}
+
+/// One equal-width confidence bin; `confidence` is the sum of the max-probabilities in the bin.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub(crate) struct ReliabilityBin {
+    pub count: u64,
+    pub correct: u64,
+    pub confidence: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct Heads {
+    primary: SplitMetrics,
+    #[serde(default)]
+    corrected: Option<SplitMetrics>,
+}
+
+#[derive(Deserialize)]
+struct RawMetrics {
+    cell: String,
+    coords: Map<String, Value>,
+    classes: Vec<String>,
+    test: Heads,
+    #[serde(default)]
+    val: Option<Heads>,
+    correction_rate: Option<f64>,
+}
+
+/// The validated metrics of one finished cell, reduced to the split and head of the config.
+#[derive(Debug, Clone)]
+pub(crate) struct CellMetrics {
+    pub classes: Vec<String>,
+    pub selected: SplitMetrics,
+    pub correction_rate: Option<f64>,
+}
+
+/// One planned cell, placed in the table grid.
+#[derive(Debug, Clone)]
+pub(crate) struct PlannedCell {
+    pub id: String,
+    pub row: usize,
+    pub column: usize,
+    pub metrics: Option<CellMetrics>,
+}
+
+/// A sweep directory, read and validated.
+#[derive(Debug, Clone)]
+pub(crate) struct Sweep {
+    pub row_axis: Axis,
+    pub column_axis: Option<Axis>,
+    /// Every planned cell in plan order, finished or not.
+    pub cells: Vec<PlannedCell>,
+}
+
+impl Sweep {
+    /// Reads `dir/plan.json` and the `metrics.json` of every finished cell.
+    pub fn load(dir: &Path, config: &ReportConfig) -> Result<Self, ReportError> {
+        let plan_path = dir.join(PLAN_FILE);
+        let raw: RawPlan = read_json(&plan_path)?;
+        let plan_error = |reason: String| ReportError::Plan { path: plan_path.clone(), reason };
+
+        let mut names = BTreeSet::new();
+        for axis in &raw.axes {
+            if !names.insert(axis.name.as_str()) {
+                return Err(plan_error(format!("axis `{}` is listed twice", axis.name)));
+            }
+            if axis.values.is_empty() {
+                return Err(plan_error(format!("axis `{}` has no values", axis.name)));
+            }
+            for (i, value) in axis.values.iter().enumerate() {
+                if !is_scalar(value) {
+                    return Err(plan_error(format!(
+                        "axis `{}` value {value} is not a number, string or boolean",
+                        axis.name
+                    )));
+                }
+                if axis.values[..i].iter().any(|earlier| same_scalar(earlier, value)) {
+                    return Err(plan_error(format!("axis `{}` lists the value {value} twice", axis.name)));
+                }
+            }
+        }
+        let table_axes: Vec<Axis> = raw
+            .axes
+            .iter()
+            .filter(|a| a.name != SEED_AXIS)
+            .map(|a| Axis {
+                name: a.name.clone(),
+                labels: a.values.iter().map(scalar_label).collect(),
+                values: a.values.clone(),
+            })
+            .collect();
+        let (row_axis, column_axis) = match table_axes.as_slice() {
+            [] => return Err(plan_error("no axis other than `seed`: nothing to tabulate".to_string())),
+            [row] => (row.clone(), None),
+            [row, column] => (row.clone(), Some(column.clone())),
+            more => {
+                let names: Vec<&str> = more.iter().map(|a| a.name.as_str()).collect();
+                return Err(plan_error(format!(
+                    "{} non-seed axes ({}); a table has one row axis and at most one column axis",
+                    more.len(),
+                    names.join(", ")
+                )));
+            }
+        };
+        let seed_axis = raw.axes.iter().find(|a| a.name == SEED_AXIS).map(|a| Axis {
+            name: a.name.clone(),
+            values: a.values.clone(),
+            labels: Vec::new(),
+        });
+
+        let mut ids = BTreeSet::new();
+        let mut points = BTreeSet::new();
+        let mut cells = Vec::with_capacity(raw.cells.len());
+        for cell in &raw.cells {
+            if cell.id.is_empty()
+                || !cell.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                return Err(plan_error(format!(
+                    "cell id {:?} is not a plain name (letters, digits, `-`, `_`)",
+                    cell.id
+                )));
+            }
+            if !ids.insert(cell.id.as_str()) {
+                return Err(plan_error(format!("cell `{}` is listed twice", cell.id)));
+            }
+            let locate = |axis: &Axis| -> Result<usize, ReportError> {
+                let value = cell.coords.get(&axis.name).ok_or_else(|| {
+                    plan_error(format!("cell `{}` has no coordinate `{}`", cell.id, axis.name))
+                })?;
+                axis.index_of(value).ok_or_else(|| {
+                    plan_error(format!(
+                        "cell `{}` has {} = {value}, which is not a value of that axis",
+                        cell.id, axis.name
+                    ))
+                })
+            };
+            let row = locate(&row_axis)?;
+            let column = column_axis.as_ref().map(&locate).transpose()?.unwrap_or(0);
+            let seed = seed_axis.as_ref().map(&locate).transpose()?;
+            if !points.insert((row, column, seed)) {
+                return Err(plan_error(format!(
+                    "cell `{}` repeats the coordinates of an earlier cell",
+                    cell.id
+                )));
+            }
+            let metrics_path = dir.join(CELLS_DIR).join(&cell.id).join(METRICS_FILE);
+            let metrics = read_metrics(&metrics_path, cell, &raw.axes, config)?;
+            cells.push(PlannedCell { id: cell.id.clone(), row, column, metrics });
+        }
+        if cells.iter().all(|c| c.metrics.is_none()) {
+            return Err(ReportError::NothingFinished { dir: dir.to_path_buf(), planned: cells.len() });
+        }
+        Ok(Self { row_axis, column_axis, cells })
+    }
+}
+
+/// Reads and validates one cell's metrics; `None` when the cell has not finished.
+fn read_metrics(
+    path: &Path,
+    cell: &RawCell,
+    axes: &[RawAxis],
+    config: &ReportConfig,
+) -> Result<Option<CellMetrics>, ReportError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(ReportError::Read { path: path.to_path_buf(), source }),
+    };
+    let raw: RawMetrics = serde_json::from_str(&text)
+        .map_err(|source| ReportError::Json { path: path.to_path_buf(), source })?;
+    let invalid = |reason: String| ReportError::Metrics { path: path.to_path_buf(), reason };
+    if raw.cell != cell.id {
+        return Err(invalid(format!("it belongs to cell `{}`, not to `{}`", raw.cell, cell.id)));
+    }
+    for axis in axes {
+        let planned = cell.coords.get(&axis.name);
+        let stored = raw.coords.get(&axis.name);
+        match (planned, stored) {
+            (Some(p), Some(s)) if same_scalar(p, s) => {}
+            (Some(p), s) => {
+                let s = s.map_or_else(|| "nothing".to_string(), Value::to_string);
+                return Err(invalid(format!("coordinate `{}` is {s}, the plan says {p}", axis.name)));
+            }
+            (None, _) => {}
+        }
+    }
+    let heads = match config.split {
+        Split::Test => Some(raw.test),
+        Split::Val => raw.val,
+    }
+    .ok_or_else(|| invalid(format!("no `{}` metrics", config.split.name())))?;
+    let selected = match config.head {
+        Head::Primary => Some(heads.primary),
+        Head::Corrected => heads.corrected,
+    }
+    .ok_or_else(|| invalid(format!("no `{}.{}` metrics", config.split.name(), config.head.name())))?;
+
+    let where_ = format!("{}.{}", config.split.name(), config.head.name());
+    let classes = raw.classes.len();
+    if classes == 0 {
+        return Err(invalid("`classes` is empty".to_string()));
+    }
+    let fractions = [
+        ("accuracy", selected.accuracy),
+        ("mean_class_accuracy", selected.mean_class_accuracy),
+        ("macro_f1", selected.macro_f1),
+        ("ece", selected.ece),
+    ];
+    for (name, value) in fractions {
+        if !(0.0..=1.0).contains(&value) {
+            return Err(invalid(format!("{where_}.{name} = {value} is not a fraction in [0, 1]")));
+        }
+    }
+    if let Some(rate) = raw.correction_rate
+        && !(0.0..=1.0).contains(&rate)
+    {
+        return Err(invalid(format!("correction_rate = {rate} is not a fraction in [0, 1]")));
+    }
+    let counts = &selected.confusion.counts;
+    if counts.len() != classes || counts.iter().any(|row| row.len() != classes) {
+        return Err(invalid(format!(
+            "{where_}.confusion.counts is not {classes} x {classes} (one per class)"
+        )));
+    }
+    if selected.reliability.is_empty() {
+        return Err(invalid(format!("{where_}.reliability has no bins")));
+    }
+    for (i, bin) in selected.reliability.iter().enumerate() {
+        if bin.correct > bin.count || !(bin.confidence >= 0.0 && bin.confidence <= bin.count as f64 + 1e-6) {
+            return Err(invalid(format!(
+                "{where_}.reliability bin {i} is inconsistent (count {}, correct {}, confidence sum {})",
+                bin.count, bin.correct, bin.confidence
+            )));
+        }
+    }
+    Ok(Some(CellMetrics { classes: raw.classes, selected, correction_rate: raw.correction_rate }))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ReportError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|source| ReportError::Read { path: path.to_path_buf(), source })?;
+    serde_json::from_str(&text).map_err(|source| ReportError::Json { path: PathBuf::from(path), source })
+}
+
+fn is_scalar(value: &Value) -> bool {
+    matches!(value, Value::Number(_) | Value::String(_) | Value::Bool(_))
+}
+
+/// Equality of two coordinate values; numbers compare by value, so `0` equals `0.0`.
+fn same_scalar(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_f64(), y.as_f64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => x == y,
+        },
+        _ => a == b,
+    }
+}
+
+/// Display form of a coordinate value: integers as written, other numbers in Rust's shortest
+/// round-trip form (`0.1`, `0.05`, `0` for `0.0`), strings without quotes.
+pub(crate) fn scalar_label(value: &Value) -> String {
+    match value {
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (_, Some(u), _) => u.to_string(),
+            (_, _, Some(f)) => f.to_string(),
+            _ => n.to_string(),
+        },
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn labels_are_short_and_stable() {
+        assert_eq!(scalar_label(&json!(4)), "4");
+        assert_eq!(scalar_label(&json!(0.1)), "0.1");
+        assert_eq!(scalar_label(&json!(0.0)), "0");
+        assert_eq!(scalar_label(&json!(0.05)), "0.05");
+        assert_eq!(scalar_label(&json!("sym")), "sym");
+        assert_eq!(scalar_label(&json!(true)), "true");
+    }
+
+    #[test]
+    fn numbers_compare_by_value() {
+        assert!(same_scalar(&json!(0), &json!(0.0)));
+        assert!(same_scalar(&json!(0.1), &json!(0.1)));
+        assert!(!same_scalar(&json!(0.1), &json!(0.2)));
+        assert!(!same_scalar(&json!("1"), &json!(1)));
+    }
+}

@@ -1,0 +1,63 @@
+//! Sweep cells as training runs: the [`CellRunner`] a sweep plan calls for each of its cells.
+//!
+//! A cell's configuration is a complete [`TrainSettings`] document. The run lives in the cell's
+//! folder (`<sweep>/cells/<cell id>/<run id>/`, with its checkpoints, so a killed sweep resumes
+//! inside the interrupted cell), and the cell's `metrics.json` is the compact record the report
+//! reads: coordinates, class names, test and val metrics of both outputs and the correction rate.
+
+use std::path::{Path, PathBuf};
+
+use grefel_experiments::sweep::{Cell, CellRunner};
+use serde_json::{Value, json};
+
+use crate::{NoProgress, Progress, RunOptions, RunStatus, TrainSettings, train_with};
+
+/// Trains each cell on the prepared data in `data_dir`.
+pub struct TrainCellRunner<'a> {
+    /// Folder holding the prepared datasets (`<data_dir>/<dataset>/`).
+    pub data_dir: PathBuf,
+    /// Run options; the device is replaced by the cell's device.
+    pub options: RunOptions,
+    /// Progress of the cell's epochs.
+    pub progress: &'a dyn Progress,
+}
+
+impl<'a> TrainCellRunner<'a> {
+    /// A runner with default options and no progress output.
+    pub fn new(data_dir: impl Into<PathBuf>) -> TrainCellRunner<'static> {
+        TrainCellRunner { data_dir: data_dir.into(), options: RunOptions::default(), progress: &NoProgress }
+    }
+}
+
+impl CellRunner for TrainCellRunner<'_> {
+    fn run(&self, cell: &Cell, dir: &Path, device: &str) -> Result<Value, String> {
+        let settings = TrainSettings::from_value(cell.config.clone()).map_err(|e| e.to_string())?;
+        let config = settings.validate().map_err(|e| e.to_string())?;
+        let options = RunOptions { device: device.to_string(), ..self.options.clone() };
+        let result =
+            train_with(&config, &self.data_dir, dir, &options, self.progress).map_err(|e| e.to_string())?;
+        if let RunStatus::Stopped { epochs_done } = result.status {
+            return Err(format!("stopped after {epochs_done} epochs"));
+        }
+        Ok(cell_metrics(cell, &result.run_id, &result.metrics, result.seconds))
+    }
+}
+
+/// The compact record of a finished cell built from its run's `metrics.json`.
+pub fn cell_metrics(cell: &Cell, run_id: &str, run: &Value, seconds: f64) -> Value {
+    let noise = &run["noise"];
+    json!({
+        "cell": cell.id,
+        "coords": cell.coords,
+        "run": run_id,
+        "classes": run["provenance"]["class_names"],
+        "test": run["test"],
+        "val": run["val"],
+        "best_epoch": run["best_epoch"],
+        "correction_rate": noise["correction_rate"],
+        "correction_rate_corrected": noise["correction_rate_corrected"],
+        "flipped": noise["flipped"],
+        "noise_realised_rate": run["dataset"]["noise_realised_rate"],
+        "seconds": (seconds * 10.0).round() / 10.0,
+    })
+}

@@ -1,0 +1,148 @@
+//! End-to-end test of a sweep: synthetic data → prepare → a frozen K × noise plan of training
+//! runs (the `micro` preset) → the report. A clean sweep and a sweep interrupted after two cells
+//! and then resumed give byte-identical tables and plots, the resumed run doing only the
+//! unfinished cells; noisy cells carry a correction rate, clean ones do not.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use grefel_experiments::sweep::{Axis, Cell, CellRunner, Plan, run_plan};
+use grefel_ingest::normalize::ImageConfig;
+use grefel_ingest::split::SplitConfig;
+use grefel_ingest::{NoProgress, PrepareSettings, prepare};
+use grefel_synth::{SynthConfig, generate};
+use grefel_train::cell::TrainCellRunner;
+use serde_json::{Value, json};
+
+fn prepared(root: &Path) -> PathBuf {
+    let raw = root.join("raw");
+    let synth = SynthConfig { seed: 3, count: 160, image_size: 32, identities: 4, ..SynthConfig::default() };
+    generate(&synth, &raw).expect("synth");
+    let data = root.join("data");
+    let settings = PrepareSettings {
+        dataset: Some("synthetic".into()),
+        adapter: "fergdb".into(),
+        variant: None,
+        root: raw,
+        out: data.clone(),
+        rows_per_shard: 64,
+        image: ImageConfig::default(),
+        split: SplitConfig::default(),
+    };
+    prepare(&settings.validate().expect("valid"), &NoProgress).expect("prepare");
+    data
+}
+
+fn plan() -> Plan {
+    let base = json!({
+        "dataset": "synthetic",
+        "preset": "micro",
+        "epochs": 1,
+        "batch_size": 8,
+        "eval_batch_size": 64,
+        "noise": { "protocol": "symmetric", "rate": 0.0, "seed": 0 },
+    });
+    let axes = vec![
+        Axis {
+            name: "k".into(),
+            key: "model.reliability.anchors_per_class".into(),
+            values: vec![json!(2), json!(3)],
+        },
+        Axis { name: "noise".into(), key: "noise.rate".into(), values: vec![json!(0.0), json!(0.3)] },
+        Axis { name: "seed".into(), key: "seed".into(), values: vec![json!(0)] },
+    ];
+    Plan::new(&base, axes).expect("plan")
+}
+
+fn report_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let report = dir.join("report");
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(&report).expect("report dir") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("name").to_string_lossy().into_owned();
+        out.insert(name, std::fs::read(&path).expect("read"));
+    }
+    out
+}
+
+/// Finishes at most `budget` cells, then fails the rest (an interrupted sweep).
+struct Interrupted<'a> {
+    inner: &'a TrainCellRunner<'static>,
+    budget: usize,
+    calls: AtomicUsize,
+}
+
+impl CellRunner for Interrupted<'_> {
+    fn run(&self, cell: &Cell, dir: &Path, device: &str) -> Result<Value, String> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) >= self.budget {
+            return Err("interrupted".into());
+        }
+        self.inner.run(cell, dir, device)
+    }
+}
+
+#[test]
+fn clean_and_resumed_sweeps_give_identical_reports() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = prepared(tmp.path());
+    let runner = TrainCellRunner::new(&data);
+    let devices = vec!["cpu".to_string()];
+    let plan = plan();
+    assert_eq!(plan.cells.len(), 4);
+
+    let clean = tmp.path().join("clean");
+    let s = run_plan(&plan, &clean, &devices, &runner).expect("clean sweep");
+    assert_eq!((s.cells, s.already_done, s.ran, s.failed.len()), (4, 0, 4, 0), "{:?}", s.failed);
+    let summary = grefel_report::render(&clean, &grefel_report::ReportConfig::PAPER).expect("report");
+    assert_eq!(summary.cells_finished, 4);
+    assert!(summary.missing.is_empty());
+    let table = std::fs::read_to_string(&summary.table_csv).expect("table.csv");
+    assert!(
+        table.starts_with("k,noise=0,noise=0.3\n") || table.starts_with("k,noise=0.0,noise=0.3\n"),
+        "{table}"
+    );
+    assert_eq!(table.lines().count(), 3, "{table}");
+
+    // Noisy cells record how many labels flipped and the correction rate; clean cells do not.
+    for cell in &plan.cells {
+        let m = Plan::finished(&clean, cell).expect("finished");
+        assert_eq!(m["cell"], json!(cell.id));
+        let rate = cell.coords["noise"].as_f64().expect("rate");
+        if rate > 0.0 {
+            assert!(m["flipped"].as_u64().is_some_and(|n| n > 0), "{m}");
+            let r = m["correction_rate"].as_f64().expect("correction rate");
+            assert!((0.0..=1.0).contains(&r));
+        } else {
+            assert_eq!(m["flipped"], json!(0), "{m}");
+            assert!(m["correction_rate"].is_null(), "{m}");
+        }
+        let acc = m["test"]["primary"]["accuracy"].as_f64().expect("accuracy");
+        assert!((0.0..=1.0).contains(&acc));
+        assert_eq!(m["test"]["primary"]["reliability"].as_array().map(Vec::len), Some(15));
+    }
+
+    // An interrupted sweep: two cells finish, two fail; the report renders the gaps.
+    let resumed = tmp.path().join("resumed");
+    let interrupted = Interrupted { inner: &runner, budget: 2, calls: AtomicUsize::new(0) };
+    let s = run_plan(&plan, &resumed, &devices, &interrupted).expect("interrupted sweep");
+    assert_eq!((s.ran, s.failed.len()), (2, 2));
+    let partial =
+        grefel_report::render(&resumed, &grefel_report::ReportConfig::PAPER).expect("partial report");
+    assert_eq!(partial.missing.len(), 2);
+
+    // The rerun does only the unfinished cells, and the report equals the clean one byte for byte.
+    let s = run_plan(&plan, &resumed, &devices, &runner).expect("resumed sweep");
+    assert_eq!((s.already_done, s.ran, s.failed.len()), (2, 2, 0));
+    grefel_report::render(&resumed, &grefel_report::ReportConfig::PAPER).expect("report");
+    let (a, b) = (report_files(&clean), report_files(&resumed));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    for (name, bytes) in &a {
+        assert!(bytes == &b[name], "{name} differs between the clean and the resumed sweep");
+    }
+
+    // A different plan in the same folder is refused.
+    let mut other = plan.clone();
+    other.cells.truncate(1);
+    assert!(run_plan(&other, &clean, &devices, &runner).is_err());
+}
