@@ -67,9 +67,8 @@ pub fn run(args: SetupArgs) -> Result<()> {
     if version.split('+').next() != Some(TORCH_VERSION) {
         bail!("{} has torch {version}, expected {TORCH_VERSION}", venv.display());
     }
-    let env = environment(&venv, &lib);
+    let text = environment(&venv, &lib);
     let file = venv.join("grefel-libtorch.env");
-    let text: String = env.iter().map(|(k, v)| format!("export {k}={}\n", shell_quote(v))).collect();
     grefel_shards::atomic::write_bytes(&file, text.as_bytes())?;
     if args.print_env {
         print!("{text}");
@@ -88,27 +87,17 @@ pub fn run(args: SetupArgs) -> Result<()> {
     Ok(())
 }
 
-/// The environment of a `tch` build and run.
-pub fn environment(venv: &Path, torch_lib: &Path) -> Vec<(&'static str, String)> {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let ld = std::env::var("LD_LIBRARY_PATH").unwrap_or_default();
-    let lib = torch_lib.display().to_string();
-    let bin = venv.join("bin").display().to_string();
-    vec![
-        ("LIBTORCH_USE_PYTORCH", "1".into()),
-        ("LIBTORCH_BYPASS_VERSION_CHECK", "1".into()),
-        ("PATH", if path.split(':').any(|p| p == bin) { path } else { format!("{bin}:{path}") }),
-        (
-            "LD_LIBRARY_PATH",
-            if ld.is_empty() {
-                lib
-            } else if ld.split(':').any(|p| p == lib) {
-                ld
-            } else {
-                format!("{lib}:{ld}")
-            },
-        ),
-    ]
+/// The environment of a `tch` build and run, as shell lines (`PATH` and `LD_LIBRARY_PATH` are
+/// prepended to, not replaced).
+pub fn environment(venv: &Path, torch_lib: &Path) -> String {
+    let lib = shell_quote(&torch_lib.display().to_string());
+    let bin = shell_quote(&venv.join("bin").display().to_string());
+    format!(
+        "export LIBTORCH_USE_PYTORCH=1\n\
+         export LIBTORCH_BYPASS_VERSION_CHECK=1\n\
+         export PATH={bin}\"${{PATH:+:$PATH}}\"\n\
+         export LD_LIBRARY_PATH={lib}\"${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\"\n"
+    )
 }
 
 /// The torch version and its `lib` folder, as the venv's Python reports them.
