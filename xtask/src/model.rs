@@ -7,10 +7,11 @@ use grefel_model::{Grefel, ModelConfig, device_from_str, parameter_counts};
 /// Arguments of `model-summary`.
 #[derive(Debug, Args)]
 pub struct ModelSummaryArgs {
-    /// Model preset (paper, paper-geometry, arbex, tiny, tiny-mfn).
+    /// Model preset (paper, paper-geometry, arbex, tiny, tiny-mfn, micro).
     #[arg(long, default_value = "paper")]
     preset: String,
-    /// Print one JSON line `{"total": N, "trainable": M, "per_block": [[name, n], ...]}`.
+    /// Print one JSON line `{"total": N, "trainable": M, "per_block": [[name, n], ...],
+    /// "config": {...}}` (`config`: the preset's resolved model configuration).
     #[arg(long)]
     json: bool,
 }
@@ -18,10 +19,12 @@ pub struct ModelSummaryArgs {
 /// Runs `model-summary`. Parameters are lazy, so no weights are drawn.
 pub fn run(args: ModelSummaryArgs) -> Result<()> {
     let cfg = ModelConfig::preset(&args.preset)?;
-    let model = Grefel::new(cfg, &device_from_str("cpu")?)?;
+    let model = Grefel::new(cfg.clone(), &device_from_str("cpu")?)?;
     let counts = parameter_counts(&model);
     if args.json {
-        println!("{}", serde_json::to_string(&counts)?);
+        let mut line = serde_json::to_value(&counts)?;
+        line["config"] = serde_json::to_value(&cfg)?;
+        println!("{}", serde_json::to_string(&line)?);
         return Ok(());
     }
     let millions = |n: usize| n as f64 / 1e6;

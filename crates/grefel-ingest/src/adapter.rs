@@ -1,6 +1,6 @@
 //! The adapter contract: an adapter scans a dataset root into candidate samples (labels mapped to
-//! the canonical space, splits assigned, skips counted); the shared driver ([`crate::prepare`])
-//! loads, normalises and writes them.
+//! the canonical space, splits assigned, skips counted); the shared driver
+//! ([`prepare`](mod@crate::prepare)) loads, normalises and writes them.
 
 use grefel_schema::labels::{Label, NUM_CANONICAL};
 use grefel_schema::table::{Attributes, NUM_LANDMARKS, Split};
@@ -84,6 +84,13 @@ pub trait Adapter: Send + Sync {
     /// The layout variant this adapter reads, recorded in the manifest (`None`: single layout).
     fn variant(&self) -> Option<String> {
         None
+    }
+    /// Settles what the adapter reads from the listed root before the driver hashes the
+    /// configuration: an adapter that detects its layout variant records it here, so that
+    /// [`Adapter::variant`] (and with it the configuration hash and the manifest) names the layout
+    /// actually read. The default does nothing.
+    fn resolve(&self, _root: &DatasetRoot) -> Result<(), IngestError> {
+        Ok(())
     }
     /// Scans the listed root into candidates.
     fn scan(&self, root: &DatasetRoot, ctx: &ScanContext<'_>) -> Result<Scan, IngestError>;

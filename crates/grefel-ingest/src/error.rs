@@ -38,6 +38,18 @@ pub enum IngestError {
         /// What is wrong.
         detail: String,
     },
+    /// The root exists but holds nothing the adapter recognises as a sample.
+    #[error("dataset `{dataset}`: found no samples under {root} (expected {expected}); {skipped}")]
+    NoSamples {
+        /// Dataset name.
+        dataset: String,
+        /// The root as given.
+        root: PathBuf,
+        /// What the root should contain.
+        expected: &'static str,
+        /// The counted skips, described (they explain why nothing was kept).
+        skipped: String,
+    },
     /// No adapter has this name.
     #[error("unknown dataset `{name}`; known: {known}")]
     UnknownDataset {

@@ -10,7 +10,8 @@
 //! - [`normalize`]: decode, crop, RGB, resize, PNG;
 //! - [`split`]: seeded splits for datasets without an official one;
 //! - [`skip`]: counted skip reasons;
-//! - [`prepare`](mod@prepare): the resumable, idempotent driver.
+//! - [`prepare`](mod@prepare): the resumable, idempotent driver;
+//! - [`fixtures`]: tiny trees in each official layout, with traps, for tests and manual runs.
 
 pub mod adapter;
 pub mod affectnet;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod fer2013;
 pub mod fergdb;
 pub mod ferplus;
+pub mod fixtures;
 pub mod jaffe;
 pub mod normalize;
 pub mod prepare;

@@ -128,7 +128,9 @@ impl PrepareConfig {
         self.out.join(&self.dataset)
     }
 
-    /// The resolved settings that determine the shards' content (paths excluded).
+    /// The resolved settings that determine the shards' content (paths excluded). A detected
+    /// layout variant is included once [`Adapter::resolve`] has run on the root ([`prepare`] runs
+    /// it first).
     pub fn resolved(&self) -> serde_json::Value {
         serde_json::json!({
             "dataset": self.dataset,
@@ -242,6 +244,9 @@ pub fn prepare(cfg: &PrepareConfig, progress: &dyn Progress) -> Result<PrepareSu
     let start = Instant::now();
     let root = DatasetRoot::open(&cfg.dataset, &cfg.root, cfg.adapter.expected_root())?;
     let fingerprint = root.fingerprint();
+    // A detected layout variant is part of the configuration: detect before hashing, so that a run
+    // with `variant` unset and one naming the detected variant hash (and record) the same.
+    cfg.adapter.resolve(&root)?;
     let config_hash = cfg.config_hash();
     let dir = cfg.dataset_dir();
 
@@ -270,6 +275,14 @@ pub fn prepare(cfg: &PrepareConfig, progress: &dyn Progress) -> Result<PrepareSu
     tracing::info!(dataset = %cfg.dataset, adapter = cfg.adapter.name(), files = root.files.len(), "scanning");
     let scan = cfg.adapter.scan(&root, &ScanContext { dataset: &cfg.dataset, split: &cfg.split })?;
     let mut skips = scan.skips;
+    if scan.candidates.is_empty() {
+        return Err(IngestError::NoSamples {
+            dataset: cfg.dataset.clone(),
+            root: cfg.root.clone(),
+            expected: cfg.adapter.expected_root(),
+            skipped: format!("skipped {}", skips.describe()),
+        });
+    }
     let candidates = dedupe(scan.candidates, &mut skips);
 
     start_journal(&dir, &fingerprint, &config_hash)?;

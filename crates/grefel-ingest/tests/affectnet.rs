@@ -1,18 +1,18 @@
 //! The AffectNet adapter end to end: generated trees in the three owner-derived layouts (CSV,
-//! `.npy`, folder-per-class) with the traps of spec §7.4, run through `prepare`, read back.
+//! `.npy`, folder-per-class; [`grefel_ingest::fixtures::affectnet_csv`] and its siblings) with the
+//! traps of spec §7.4, run through `prepare`, read back.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use grefel_ingest::fixtures::{self, AFFECTNET_CSV_HEADER, affectnet_hash as hash};
 use grefel_ingest::normalize::ImageConfig;
 use grefel_ingest::split::SplitConfig;
 use grefel_ingest::{IngestError, NoProgress, PrepareSettings, PrepareSummary, SkipReason, prepare};
 use grefel_schema::table::SampleRecord;
 use grefel_shards::Manifest;
+use grefel_shards::hash::Fingerprint;
 use grefel_shards::samples::read_shard;
-
-const HEADER: &str =
-    "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal";
 
 fn settings(root: &Path, out: &Path, variant: Option<&str>) -> PrepareSettings {
     PrepareSettings {
@@ -61,80 +61,16 @@ fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
     pairs.iter().map(|&(k, n)| (k.to_string(), n)).collect()
 }
 
-fn write_image(path: &Path, w: u32, h: u32, rgb: [u8; 3], format: image::ImageFormat) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    image::RgbImage::from_pixel(w, h, image::Rgb(rgb)).save_with_format(path, format).expect("write image");
-}
-
 fn write_text(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     std::fs::write(path, text).expect("write");
-}
-
-fn hash(c: char) -> String {
-    std::iter::repeat_n(c, 56).collect()
-}
-
-/// 68 `x;y` points: point 0 at (14, 9), point 67 at (29, 24), the rest inside the face box.
-fn landmarks() -> String {
-    let mut pts: Vec<(f32, f32)> = (0..68).map(|i| (12.0 + (i % 16) as f32, 6.0 + (i / 4) as f32)).collect();
-    pts[0] = (14.0, 9.0);
-    pts[67] = (29.0, 24.0);
-    pts.iter().map(|(x, y)| format!("{x};{y}")).collect::<Vec<_>>().join(";")
-}
-
-/// The CSV release with every §7.4 trap; `outside` receives the file a `../` path points at.
-fn csv_fixture(root: &Path, outside: &Path) {
-    use image::ImageFormat::{Jpeg, Png};
-    let img = root.join("Manually_Annotated/Manually_Annotated_Images");
-    // Image A: red, with a green face box at (10, 5) size 20×20.
-    std::fs::create_dir_all(img.join("1")).expect("mkdir");
-    let mut a = image::RgbImage::from_pixel(40, 30, image::Rgb([220, 0, 0]));
-    for y in 5..25 {
-        for x in 10..30 {
-            a.put_pixel(x, y, image::Rgb([0, 200, 0]));
-        }
-    }
-    a.save_with_format(img.join(format!("1/{}.jpg", hash('a'))), Jpeg).expect("a");
-    write_image(&img.join(format!("1/{}.png", hash('b'))), 40, 30, [10, 20, 30], Png);
-    write_image(&img.join(format!("2/{}.JPG", hash('c'))), 40, 30, [40, 40, 40], Jpeg);
-    write_image(&img.join(format!("2/{}.jpg", hash('d'))), 20, 20, [50, 50, 50], Jpeg);
-    write_image(&img.join(format!("2/{}.jpg", hash('f'))), 20, 20, [60, 60, 60], Jpeg);
-    write_image(&img.join(format!("1/{}.png", hash('g'))), 20, 20, [70, 70, 70], Png);
-    write_image(outside, 8, 8, [1, 1, 1], Png);
-    write_text(&root.join("README.txt"), "AffectNet\n");
-    write_image(&img.join(format!("1/{}.png", hash('h'))), 40, 30, [80, 80, 80], Png);
-    write_image(&img.join(format!("2/{}.jpg", hash('i'))), 40, 30, [90, 90, 90], Jpeg);
-    let (a, b, c, d, e, f, g) = (hash('a'), hash('b'), hash('c'), hash('d'), hash('e'), hash('f'), hash('g'));
-    let (h, i) = (hash('h'), hash('i'));
-    let lm = landmarks();
-    let training = [
-        HEADER.to_string(),
-        format!("1/{a}.jpg,10,5,20,20,{lm},1,0.5,-0.25"),
-        format!("1/{b}.png,0,0,40,30,,7,0.1,0.2"),
-        format!("2/{c}.JPG,2,2,30,20,{lm},8,-0.3,0.4"),
-        format!("1/{a}.jpg,10,5,20,20,{lm},1,0.5,-0.25"), // duplicate row
-        format!("2/{d}.jpg,0,0,10,10,{lm},9,-2,-2"),      // Uncertain
-        format!("2/{d}.jpg,0,0,10,10,{lm},10,-2,-2"),     // Non-Face
-        format!("1/{h}.png,5,5,-5,10,,3,0,0"),            // negative width
-        format!("2/{i}.jpg,30,0,20,20,,3,0,0"),           // box leaves the image
-        format!("3/{e}.jpg,0,0,10,10,,4,0,0"),            // image missing
-        format!("1/{a}.jpg,10,5,20"),                     // malformed
-        "../../../secret.png,0,0,4,4,,5,0,0".to_string(), // escapes the root
-        format!("1/{a}.jpg,10,5,20,20,,11,0,0"),          // not an AffectNet code
-        String::new(),
-    ];
-    write_text(&root.join("Manually_Annotated_file_lists/training.csv"), &training.join("\r\n"));
-    // No header, LF line ends.
-    let validation = format!("2/{f}.jpg,0,0,16,16,{lm},0,0.0,0.0\n1/{g}.png,1,1,8,8,,6,-0.5,0.5\n");
-    write_text(&root.join("Manually_Annotated_file_lists/validation.csv"), &validation);
 }
 
 #[test]
 fn csv_release_with_traps() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("AffectNet");
-    csv_fixture(&root, &tmp.path().join("secret.png"));
+    fixtures::affectnet_csv(&root).expect("fixture");
     let out = tmp.path().join("out");
     let (summary, variant) = run(&settings(&root, &out, None));
     assert_eq!(variant.as_deref(), Some("csv"), "detected");
@@ -195,63 +131,11 @@ fn csv_release_with_traps() {
     assert_eq!(rows2, rows);
 }
 
-fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
-    let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + h.len() + 1) % 64 != 0 {
-        h.push(' ');
-    }
-    h.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend_from_slice(&u16::try_from(h.len()).expect("short header").to_le_bytes());
-    out.extend_from_slice(h.as_bytes());
-    out.extend_from_slice(data);
-    out
-}
-
-fn write_bytes(path: &Path, bytes: &[u8]) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, bytes).expect("write");
-}
-
-fn npy_fixture(root: &Path) {
-    use image::ImageFormat::{Jpeg, Png};
-    let tr = root.join("train_set");
-    let ann = |name: &str| tr.join("annotations").join(name);
-    let i8s = |v: i64| npy("<i8", "()", &v.to_le_bytes());
-    write_image(&tr.join("images/0.jpg"), 24, 24, [90, 90, 90], Jpeg);
-    write_bytes(&ann("0_exp.npy"), &i8s(1));
-    write_bytes(&ann("0_val.npy"), &npy("<f8", "()", &0.25f64.to_le_bytes()));
-    write_bytes(&ann("0_aro.npy"), &npy("<f4", "()", &(-0.5f32).to_le_bytes()));
-    let mut lnd: Vec<f32> = (0..136).map(|i| (i % 24) as f32).collect();
-    lnd[0] = 12.0;
-    lnd[1] = 6.0;
-    let lnd: Vec<u8> = lnd.iter().flat_map(|v| v.to_le_bytes()).collect();
-    write_bytes(&ann("0_lnd.npy"), &npy("<f4", "(136,)", &lnd));
-    write_image(&tr.join("images/1.png"), 24, 24, [91, 91, 91], Png);
-    let three: Vec<u8> = ['3', '\0'].iter().flat_map(|&c| (c as u32).to_le_bytes()).collect();
-    write_bytes(&ann("1_exp.npy"), &npy("<U2", "()", &three)); // a string-typed label
-    write_image(&tr.join("images/2.jpg"), 24, 24, [92, 92, 92], Jpeg);
-    write_bytes(&ann("2_exp.npy"), &i8s(9));
-    write_image(&tr.join("images/3.jpg"), 24, 24, [93, 93, 93], Jpeg);
-    write_bytes(&ann("3_exp.npy"), b"\x93NUMPY garbage");
-    write_bytes(&ann("4_exp.npy"), &i8s(2)); // no image
-    write_image(&tr.join("images/5.JPG"), 24, 24, [95, 95, 95], Jpeg);
-    write_bytes(&ann("5_exp.npy"), &npy("|u1", "()", &[7]));
-    let lnd2: Vec<u8> = (0..136).flat_map(|i| f64::from(i % 20).to_le_bytes()).collect();
-    write_bytes(&ann("5_lnd.npy"), &npy("<f8", "(68, 2)", &lnd2));
-    write_image(&tr.join("images/6.jpg"), 24, 24, [96, 96, 96], Jpeg);
-    write_bytes(&ann("6_exp.npy"), &i8s(0));
-    write_bytes(&ann("6_val.npy"), &npy("<f8", "(2,)", &[0; 16])); // not a scalar
-    let va = root.join("valid_set");
-    write_image(&va.join("images/0.jpg"), 24, 24, [97, 97, 97], Jpeg);
-    write_bytes(&va.join("annotations/0_exp.npy"), &npy("<i4", "()", &0i32.to_le_bytes()));
-}
-
 #[test]
 fn npy_release_with_traps() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("AffectNet");
-    npy_fixture(&root);
+    fixtures::affectnet_npy(&root).expect("fixture");
     let out = tmp.path().join("out");
     let mut s = settings(&root, &out, None);
     s.image.size = Some(12);
@@ -282,24 +166,11 @@ fn npy_release_with_traps() {
     assert_eq!(c.attributes.valence, None, "no _val file");
 }
 
-fn folders_fixture(root: &Path) {
-    use image::ImageFormat::{Jpeg, Png};
-    write_image(&root.join("train/0/a.jpg"), 12, 12, [1, 1, 1], Jpeg);
-    write_image(&root.join("train/1/b.png"), 12, 12, [2, 2, 2], Png);
-    write_image(&root.join("train/7/c.JPG"), 12, 12, [3, 3, 3], Jpeg);
-    write_image(&root.join("train/9/d.jpg"), 12, 12, [4, 4, 4], Jpeg);
-    write_image(&root.join("train/happy/e.jpg"), 12, 12, [5, 5, 5], Jpeg);
-    write_image(&root.join("train/stray.jpg"), 12, 12, [6, 6, 6], Jpeg);
-    write_image(&root.join("valid/3/f.jpg"), 12, 12, [7, 7, 7], Jpeg);
-    write_image(&root.join("test/6/g.png"), 12, 12, [8, 8, 8], Png);
-    write_text(&root.join("train/.DS_Store"), "x");
-}
-
 #[test]
 fn class_folders() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("AffectNet");
-    folders_fixture(&root);
+    fixtures::affectnet_folders(&root).expect("fixture");
     let out = tmp.path().join("out");
     let (summary, variant) = run(&settings(&root, &out, None));
     assert_eq!(variant.as_deref(), Some("folders"), "detected");
@@ -320,11 +191,47 @@ fn class_folders() {
     assert_eq!(m.config["variant"], "folders");
 }
 
+/// The detected variant is part of the hashed configuration: a run naming it explicitly finds the
+/// detecting run's shards up to date, the manifest's hash is the hash of its recorded
+/// configuration, and a configuration prepared twice hashes the same both times.
+#[test]
+fn detected_variant_is_hashed_like_an_explicit_one() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("AffectNet");
+    fixtures::affectnet_folders(&root).expect("fixture");
+    let out = tmp.path().join("out");
+    let (first, _) = run(&settings(&root, &out, None));
+    assert!(!first.up_to_date, "{first}");
+    let (m1, _) = read_back(&out.join("affectnet"));
+    assert_eq!(m1.config["variant"], "folders");
+    assert_eq!(
+        m1.config_hash,
+        Fingerprint::new().part(m1.config.to_string()).finish(),
+        "hash of the recorded config"
+    );
+
+    let (explicit, v) = run(&settings(&root, &out, Some("folders")));
+    assert_eq!(v.as_deref(), Some("folders"));
+    assert!(explicit.up_to_date, "explicit --variant folders after detection: {explicit}");
+    let (m2, _) = read_back(&out.join("affectnet"));
+    assert_eq!((m2.config_hash, m2.config), (m1.config_hash.clone(), m1.config.clone()));
+    let (again, _) = run(&settings(&root, &out, None));
+    assert!(again.up_to_date, "detection after the explicit run: {again}");
+
+    // One validated configuration (one adapter, whose detection outlives the first run).
+    let cfg = settings(&root, &tmp.path().join("out2"), None).validate().expect("valid");
+    let a = prepare(&cfg, &NoProgress).expect("first run");
+    let b = prepare(&cfg, &NoProgress).expect("second run");
+    assert!(!a.up_to_date && b.up_to_date, "{b}");
+    let (m3, _) = read_back(&tmp.path().join("out2/affectnet"));
+    assert_eq!(m3.config_hash, m1.config_hash);
+}
+
 #[test]
 fn variants_and_fatal_errors() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("AffectNet");
-    csv_fixture(&root, &tmp.path().join("secret.png"));
+    fixtures::affectnet_csv(&root).expect("fixture");
     let out = tmp.path().join("out");
 
     // An unknown variant is a configuration error naming the known ones.
@@ -346,7 +253,10 @@ fn variants_and_fatal_errors() {
     assert!(err.to_string().contains("Manually_Annotated_file_lists/validation.csv"), "{err}");
 
     // A header-only list is fine (no rows from it).
-    write_text(&root.join("Manually_Annotated_file_lists/validation.csv"), &format!("{HEADER}\r\n"));
+    write_text(
+        &root.join("Manually_Annotated_file_lists/validation.csv"),
+        &format!("{AFFECTNET_CSV_HEADER}\r\n"),
+    );
     let (summary, _) = run(&settings(&root, &out, Some("csv")));
     assert_eq!(summary.rows_by_split.get("val"), None);
     assert_eq!(summary.rows, 3);
@@ -369,17 +279,4 @@ fn variants_and_fatal_errors() {
     let err = try_run(&settings(&tmp.path().join("nowhere"), &out, None)).expect_err("missing root");
     assert!(matches!(err, IngestError::MissingRoot { .. }), "{err}");
     assert!(err.to_string().contains("nowhere") && err.to_string().contains("Manually_Annotated"), "{err}");
-}
-
-/// Writes the three fixtures under `GREFEL_FIXTURE_OUT` (for trying the command line by hand:
-/// `cargo xtask prepare --dataset affectnet --root $GREFEL_FIXTURE_OUT/affectnet-csv/AffectNet`).
-#[test]
-#[ignore = "writes fixture trees for manual runs; set GREFEL_FIXTURE_OUT"]
-fn write_fixtures() {
-    let Some(dir) = std::env::var_os("GREFEL_FIXTURE_OUT").map(std::path::PathBuf::from) else {
-        return;
-    };
-    csv_fixture(&dir.join("affectnet-csv/AffectNet"), &dir.join("affectnet-csv/secret.png"));
-    npy_fixture(&dir.join("affectnet-npy/AffectNet"));
-    folders_fixture(&dir.join("affectnet-folders/AffectNet"));
 }

@@ -1,6 +1,7 @@
-//! The Aff-Wild2 EXPR adapter end to end: a generated tree in the ABAW layout with the traps of
-//! spec §7.4 (`-1` lines, a missing frame, a `_left`/`_right` pair, two `cropped_aligned*`
-//! folders, label 7), run through `prepare` and read back; and a large listing scanned directly.
+//! The Aff-Wild2 EXPR adapter end to end: a generated tree in the ABAW layout
+//! ([`grefel_ingest::fixtures::affwild2`]) with the traps of spec §7.4 (`-1` lines, a missing
+//! frame, a `_left`/`_right` pair, two `cropped_aligned*` folders, label 7), run through `prepare`
+//! and read back; and a large listing scanned directly.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,6 +9,7 @@ use std::time::Instant;
 
 use grefel_ingest::adapter::{Adapter, ScanContext};
 use grefel_ingest::affwild2::AffWild2;
+use grefel_ingest::fixtures;
 use grefel_ingest::normalize::ImageConfig;
 use grefel_ingest::source::{DatasetRoot, SourceFile};
 use grefel_ingest::split::SplitConfig;
@@ -63,35 +65,11 @@ fn grey(r: &SampleRecord) -> u8 {
     image::load_from_memory(&r.image).expect("png").into_rgb8().get_pixel(4, 4).0[0]
 }
 
-fn fixture(root: &Path) {
-    let crop = root.join("cropped_aligned");
-    let extra = root.join("cropped_aligned_new_50_vids");
-    for (f, v) in [(1, 10), (2, 20), (4, 40)] {
-        write_frame(&crop.join(format!("vidA/{f:05}.jpg")), v); // frame 3 has no face: no file
-    }
-    write_frame(&extra.join("vidA/00004.jpg"), 240); // a second copy: the first folder wins
-    write_frame(&extra.join("vidA/00005.jpg"), 50);
-    write_frame(&crop.join("video2_left/00001.jpg"), 110);
-    write_frame(&crop.join("video2_left/00002.jpg"), 120);
-    write_frame(&crop.join("video2_right/00001.jpg"), 210);
-    write_frame(&extra.join("vidB/00001.jpg"), 150);
-    write_frame(&extra.join("vidB/00002.jpg"), 160);
-    let ann = root.join("annotations/EXPR_Classification_Challenge");
-    let lines = |v: &[&str], eol: &str| format!("{HEADER}{eol}{}{eol}", v.join(eol));
-    write_text(&ann.join("Train_Set/vidA.txt"), &lines(&["0", "-1", "4", "7", "1", "x", "9"], "\r\n"));
-    write_text(&ann.join("Train_Set/video2_left.txt"), &lines(&["5", "6"], "\n"));
-    write_text(&ann.join("Train_Set/video2_right.txt"), &lines(&["2"], "\n"));
-    write_text(&ann.join("Validation_Set/vidB.txt"), &lines(&["3", "-1"], "\n"));
-    // Another task's annotations with the same folder names: not read.
-    write_text(&root.join("annotations/VA_Set/Train_Set/vidA.txt"), "valence,arousal\n0.1,0.2\n");
-    write_text(&root.join("README.txt"), "Aff-Wild2\n");
-}
-
 #[test]
 fn expr_release_with_traps() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("Aff-Wild2");
-    fixture(&root);
+    fixtures::affwild2(&root).expect("fixture");
     let out = tmp.path().join("out");
     let summary = try_run(&settings(&root, &out)).unwrap_or_else(|e| panic!("{e}"));
     let (m, rows) = read_back(&out.join("affwild2"));
@@ -216,14 +194,4 @@ fn large_listing_scans_quickly() {
     assert_eq!(scan.skips.get(SkipReason::MissingFile), 1, "vid999 has no frames");
     assert!(ignored > 0 && scan.candidates.iter().all(|c| c.subject.is_some()));
     assert!(elapsed.as_secs() < 60, "{elapsed:?}");
-}
-
-/// Writes the fixture under `GREFEL_FIXTURE_OUT` (for trying the command line by hand:
-/// `cargo xtask prepare --dataset affwild2 --root $GREFEL_FIXTURE_OUT/affwild2/Aff-Wild2`).
-#[test]
-#[ignore = "writes a fixture tree for manual runs; set GREFEL_FIXTURE_OUT"]
-fn write_fixture() {
-    if let Some(dir) = std::env::var_os("GREFEL_FIXTURE_OUT") {
-        fixture(&Path::new(&dir).join("affwild2/Aff-Wild2"));
-    }
 }

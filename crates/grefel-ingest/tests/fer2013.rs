@@ -1,46 +1,23 @@
-//! FER2013 on a generated `fer2013/fer2013.csv` (the Kaggle tarball's folder) with the traps of
-//! spec §6.1 and §8: a quoted pixels field, CRLF lines, a row with 2,303 values, a pixel value
+//! FER2013 on [`grefel_ingest::fixtures::fer2013`], a generated `fer2013/fer2013.csv` (the Kaggle
+//! tarball's folder) with the traps of spec §6.1 and §8: a quoted pixels field, CRLF lines, a row with 2,303 values, a pixel value
 //! out of range, unknown emotions.
 
 mod common;
 
-use std::path::Path;
-
 use common::{counts, kept, read_back, run, settings, try_run, write_text};
+use grefel_ingest::fixtures;
 use grefel_ingest::{IngestError, SkipReason};
 
-/// 2,304 copies of `v` (`n` to get a wrong count), space-separated.
+/// `n` copies of `v`, space-separated.
 fn pixels(v: u32, n: usize) -> String {
     vec![v.to_string(); n].join(" ")
-}
-
-/// The table: row `r`'s pixels are all `10 * r`, so a stored image names its row.
-fn table() -> String {
-    let rows = [
-        format!("0,{},Training", pixels(0, 2304)),         // anger
-        format!("3,\"{}\",Training", pixels(10, 2304)),    // happy, quoted pixels
-        format!("6,{},PublicTest", pixels(20, 2303)),      // 2,303 values: malformed_row
-        format!("7,{},PublicTest", pixels(30, 2304)),      // emotion 7: unknown_label
-        format!("2,{},PublicTest", pixels(40, 2304)),      // fear
-        format!("5,{},PrivateTest", pixels(50, 2304)),     // surprise
-        format!("4,{} 300,PrivateTest", pixels(60, 2303)), // value 300: malformed_row
-        format!("x,{},PrivateTest", pixels(70, 2304)),     // emotion `x`: unknown_label
-        format!("6,{},Validation", pixels(80, 2304)),      // unknown Usage: malformed_row
-        format!("6,{},PrivateTest", pixels(90, 2304)),     // neutral
-    ];
-    format!("emotion,pixels,Usage\r\n{}\r\n", rows.join("\r\n"))
-}
-
-fn build(root: &Path) {
-    write_text(&root.join("fer2013/fer2013.csv"), &table());
-    write_text(&root.join("fer2013/README"), "FER2013\n");
 }
 
 #[test]
 fn fer2013_rows_splits_and_traps() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("kaggle");
-    build(&root);
+    fixtures::fer2013(&root).expect("fixture");
     let out = tmp.path().join("out");
     let summary = run(&settings("fer2013", &root, &out));
     assert_eq!(summary.rows, 5, "{summary}");
@@ -86,13 +63,4 @@ fn fer2013_without_header_and_missing_file() {
         matches!(err, IngestError::MissingFile { .. }) && err.to_string().contains("fer2013.csv"),
         "{err}"
     );
-}
-
-/// Writes the fixture to `$GREFEL_FIXTURE_OUT/fer2013` for a command-line run.
-#[test]
-#[ignore = "writes the fixture for a manual `cargo xtask prepare --dataset fer2013` run"]
-fn write_fer2013_fixture() {
-    if let Some(dir) = common::fixture_out() {
-        build(&dir.join("fer2013"));
-    }
 }

@@ -1,59 +1,19 @@
-//! FER+ on generated `fer2013new.csv` + `fer2013.csv` with the traps of spec §6.2, §6.4 and §7.4:
-//! an empty name, a duplicated name, names that lag their row index, unknown and not-a-face
-//! majorities, a tie, outlier removal, a malformed vote row, a broken FER2013 row, and (separately)
-//! files with different row counts.
+//! FER+ on [`grefel_ingest::fixtures::ferplus`], a generated `fer2013new.csv` + `fer2013.csv`
+//! with the traps of spec §6.2, §6.4 and §7.4: an empty name, a duplicated name, names that lag
+//! their row index, unknown and not-a-face majorities, a tie, outlier removal, a malformed vote
+//! row, a broken FER2013 row, and (separately) files with different row counts.
 
 mod common;
 
-use std::path::Path;
-
 use common::{counts, kept, read_back, run, settings, try_run, write_text};
+use grefel_ingest::fixtures::{self, FERPLUS_ROWS};
 use grefel_ingest::{IngestError, SkipReason};
-
-const HEADER: &str =
-    "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF";
-
-/// `(Usage, Image name, votes)` per row; votes in file order (neutral, happiness, surprise,
-/// sadness, anger, disgust, fear, contempt, unknown, NF).
-const VOTES: &[(&str, &str, &str)] = &[
-    ("Training", "fer0000000.png", "6,4,0,0,0,0,0,0,0,0"), // 0 neutral
-    ("Training", "", "0,0,0,0,0,0,0,0,0,10"),              // 1 empty name: a non-face
-    ("Training", "fer0000001.png", "0,8,2,0,0,0,0,0,0,0"), // 2 happy; the name lags (row 2)
-    ("Training", "fer0000001.png", "0,0,7,0,0,0,3,0,0,0"), // 3 surprise; duplicated name
-    ("PublicTest", "fer0000003.png", "4,0,0,0,0,0,0,0,6,0"), // 4 unknown wins
-    ("PublicTest", "fer0000004.png", "0,4,0,0,0,0,0,0,0,6"), // 5 NF wins (named)
-    ("PublicTest", "fer0000005.png", "0,0,0,5,5,0,0,0,0,0"), // 6 tie 5/5: no majority
-    ("PrivateTest", "fer0000006.png", "0,0,0,0,4,2,1,1,1,1"), // 7 anger after outlier removal
-    ("PrivateTest", "fer0000007.png", "4,0,0,0,0,0,0,6,0,0"), // 8 contempt
-    ("Training", "fer0000008.png", "0,x,0,0,0,0,0,0,0,0"), // 9 bad vote: malformed_row
-    ("Training", "fer0000009.png", "0,10,0,0,0,0,0,0,0,0"), // 10 its FER2013 row is broken
-];
-
-/// `fer2013.csv` with `rows` rows; row `r`'s pixels are all `10 * r`; row 10 has 2,303 values.
-fn fer2013(rows: usize) -> String {
-    let mut text = String::from("emotion,pixels,Usage\n");
-    for r in 0..rows {
-        let n = if r == 10 { 2303 } else { 2304 };
-        let usage = VOTES.get(r).map_or("Training", |v| v.0);
-        text += &format!("3,{},{usage}\n", vec![(10 * r).to_string(); n].join(" "));
-    }
-    text
-}
-
-fn build(root: &Path, fer_rows: usize) {
-    let mut plus = format!("{HEADER}\n");
-    for (usage, name, votes) in VOTES {
-        plus += &format!("{usage},{name},{votes}\n");
-    }
-    write_text(&root.join("fer2013new.csv"), &plus);
-    write_text(&root.join("fer2013.csv"), &fer2013(fer_rows));
-}
 
 #[test]
 fn ferplus_majority_votes_and_join_by_position() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("ferplus");
-    build(&root, VOTES.len());
+    fixtures::ferplus(&root).expect("fixture");
     let out = tmp.path().join("out");
     let summary = run(&settings("ferplus", &root, &out));
     assert_eq!(summary.rows, 5, "{summary}");
@@ -97,7 +57,7 @@ fn ferplus_majority_votes_and_join_by_position() {
 fn ferplus_row_count_mismatch_is_fatal() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("ferplus");
-    build(&root, VOTES.len() - 1);
+    fixtures::ferplus_with_fer2013_rows(&root, FERPLUS_ROWS - 1).expect("fixture");
     let err = try_run(&settings("ferplus", &root, &tmp.path().join("out"))).expect_err("mismatch");
     let msg = err.to_string();
     assert!(matches!(err, IngestError::Malformed { .. }), "{msg}");
@@ -109,7 +69,7 @@ fn ferplus_row_count_mismatch_is_fatal() {
 
     // One row too many is as fatal; fer2013.csv in fer2013/ is found.
     std::fs::remove_file(root.join("fer2013.csv")).expect("rm");
-    write_text(&root.join("fer2013/fer2013.csv"), &fer2013(VOTES.len() + 1));
+    write_text(&root.join("fer2013/fer2013.csv"), &fixtures::ferplus_fer2013_csv(FERPLUS_ROWS + 1));
     let err = try_run(&settings("ferplus", &root, &tmp.path().join("out"))).expect_err("mismatch");
     assert!(err.to_string().contains("fer2013/fer2013.csv has 12"), "{err}");
 
@@ -126,13 +86,4 @@ fn ferplus_row_count_mismatch_is_fatal() {
         matches!(err, IngestError::MissingFile { .. }) && err.to_string().contains("fer2013.csv"),
         "{err}"
     );
-}
-
-/// Writes the fixture to `$GREFEL_FIXTURE_OUT/ferplus` for a command-line run.
-#[test]
-#[ignore = "writes the fixture for a manual `cargo xtask prepare --dataset ferplus` run"]
-fn write_ferplus_fixture() {
-    if let Some(dir) = common::fixture_out() {
-        build(&dir.join("ferplus"), VOTES.len());
-    }
 }

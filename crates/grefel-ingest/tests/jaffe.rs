@@ -1,61 +1,26 @@
-//! JAFFE on a generated tree with the traps of spec §5 and §7.4: a ratings row with no image, the
-//! `YN-HA2` typo, non-image files, a fear-excluded second table, a malformed name and rating.
+//! JAFFE on [`grefel_ingest::fixtures::jaffe`], a generated tree with the traps of spec §5 and
+//! §7.4: a ratings row with no image, the `YN-HA2` typo, non-image files, a fear-excluded second
+//! table, a malformed name and rating.
 //!
-//! The images are PNG bytes in `.tiff` files: the driver decodes by content, not by extension
-//! (`normalize::decode` guesses the format), and the workspace builds `image` without its `tiff`
-//! feature, which real JAFFE files need.
+//! Most images are PNG bytes in `.tiff` files (the driver decodes by content, not by extension:
+//! `normalize::decode` guesses the format); one, [`JAFFE_TIFF`], is a real 8-bit grey TIFF like
+//! the files JAFFE ships, which the `image` crate's `tiff` feature decodes.
 
 mod common;
 
-use std::path::Path;
-
-use common::{counts, kept, read_back, run, settings, write_image, write_text};
+use common::{counts, kept, read_back, run, settings};
 use grefel_ingest::SkipReason;
+use grefel_ingest::fixtures::{self, JAFFE_TIFF};
 use grefel_ingest::split::SplitConfig;
-use image::ImageFormat;
-
-const README: &str = "\
-The JAFFE images ...\r
-\r
-Semantic ratings (fear included)\r
-# HAP SAD SUR ANG DIS FEA PIC\r
-8 2.00 2.00 2.00 2.00 2.00 2.00 KM-HA5\r
-26 1.50 1.50 2.50 1.50 1.50 1.50 KA-NE2\r
-29 4.50 1.00 1.50 1.00 1.00 1.00 KA-HA1\r
-53 4.00 1.00 1.00 1.00 1.00 2.00 YN-HA2\r
-54 1.00 oops 1.00 1.00 1.00 1.00 YM-HA3\r
-\r
-Fear excluded\r
-# HAP SAD SUR ANG DIS PIC\r
-29 4.00 1.00 1.00 1.00 1.00 KA-HA1\r
-";
-
-fn build(root: &Path) {
-    let png = Some(ImageFormat::Png);
-    for (name, v) in [
-        ("KA.HA1.29.tiff", 10),  // happy, rated
-        ("KA.NE1.26.tiff", 20),  // neutral; its ratings row names KA-NE2: not attached
-        ("YM.HA2.53.tiff", 30),  // happy; rated as `YN-HA2`
-        ("KL.SU1.150.tiff", 40), // surprise, no ratings row
-        ("KM.XX1.9.tiff", 50),   // unknown code: unknown_label
-        ("KA.HA1.tiff", 60),     // no row number: malformed_name
-    ] {
-        write_image(&root.join(name), 8, 8, v, png);
-    }
-    write_text(&root.join("NM.AN1.200.tiff"), "not an image"); // undecodable
-    write_text(&root.join("README_FIRST.txt"), README);
-    write_text(&root.join(".DS_Store"), "\0\0");
-    write_text(&root.join("._KA.HA1.29.tiff"), "AppleDouble");
-}
 
 #[test]
 fn jaffe_labels_subjects_ratings() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("jaffedbase");
-    build(&root);
+    fixtures::jaffe(&root).expect("fixture");
     let out = tmp.path().join("out");
     let summary = run(&settings("jaffe", &root, &out));
-    assert_eq!(summary.rows, 4, "{summary}");
+    assert_eq!(summary.rows, 5, "{summary}");
     assert_eq!(summary.ignored_files, 3, "README, .DS_Store, AppleDouble copy");
     for (reason, n) in [
         (SkipReason::MissingFile, 1),   // ratings row 8 (KM-HA5) has no image
@@ -85,13 +50,24 @@ fn jaffe_labels_subjects_ratings() {
         ("jaffe:KA.HA1.29", "happy"),
         ("jaffe:KA.NE1.26", "neutral"),
         ("jaffe:KL.SU1.150", "surprise"),
+        ("jaffe:UY.DI1.4", "disgust"),
         ("jaffe:YM.HA2.53", "happy"),
     ]
     .map(|(id, label)| (id.to_string(), split(id), label));
     assert_eq!(kept(&rows), want);
     let subjects: Vec<&str> = rows.values().map(|r| r.subject.as_deref().expect("subject")).collect();
-    assert_eq!(subjects, ["KA", "KA", "KL", "YM"]);
+    assert_eq!(subjects, ["KA", "KA", "KL", "UY", "YM"]);
     assert_eq!(rows["jaffe:KA.HA1.29"].source_path, "KA.HA1.29.tiff");
+
+    // The real TIFF (8-bit grey, as JAFFE ships) is decoded, not skipped as undecodable.
+    let (tiff, grey) = JAFFE_TIFF;
+    let bytes = std::fs::read(root.join(tiff)).expect("read the tiff");
+    assert!(bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*"), "a real TIFF file");
+    let r = &rows["jaffe:UY.DI1.4"];
+    assert_eq!((r.source_path.as_str(), r.width, r.height), (tiff, 8, 8));
+    let img = image::load_from_memory(&r.image).expect("stored png").into_rgb8();
+    assert!(img.pixels().all(|p| p.0 == [grey; 3]), "the TIFF's pixels, losslessly");
+    assert_eq!(r.soft_label, None, "no ratings row 4");
 
     // Row 53 is printed `YN-HA2`: it belongs to YM.HA2.53. Ratings / their sum, no neutral.
     let soft = rows["jaffe:YM.HA2.53"].soft_label.expect("soft label through the typo");
@@ -107,23 +83,30 @@ fn jaffe_labels_subjects_ratings() {
 fn jaffe_without_ratings_and_reseeded() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("jaffe");
-    build(&root);
+    fixtures::jaffe(&root).expect("fixture");
     std::fs::remove_file(root.join("README_FIRST.txt")).expect("rm");
     let mut s = settings("jaffe", &root, &tmp.path().join("out"));
     s.split = SplitConfig { seed: 7, train: 0.5, val: 0.0 };
     let summary = run(&s);
-    assert_eq!(summary.rows, 4);
+    assert_eq!(summary.rows, 5);
     assert_eq!(summary.skips.get(SkipReason::MissingFile), 0, "no table, no rows without images");
     let (_, rows) = read_back(&tmp.path().join("out/jaffe"));
     assert!(rows.values().all(|r| r.soft_label.is_none()));
     assert!(rows.values().all(|r| r.split == s.split.assign(&r.sample_id)));
 }
 
-/// Writes the fixture to `$GREFEL_FIXTURE_OUT/jaffe` for a command-line run.
 #[test]
-#[ignore = "writes the fixture for a manual `cargo xtask prepare --dataset jaffe` run"]
-fn write_jaffe_fixture() {
-    if let Some(dir) = common::fixture_out() {
-        build(&dir.join("jaffe"));
-    }
+fn a_root_without_any_sample_is_a_fatal_error_naming_the_root() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().join("jaffe");
+    std::fs::create_dir_all(&root).expect("mkdir");
+    std::fs::write(root.join("README"), "not an image").expect("write");
+    std::fs::write(root.join("KA.HA1.tiff"), "no repetition number").expect("write");
+    let err =
+        common::try_run(&settings("jaffe", &root, &tmp.path().join("out"))).expect_err("nothing to ingest");
+    let msg = err.to_string();
+    assert!(matches!(err, grefel_ingest::IngestError::NoSamples { .. }), "{msg}");
+    assert!(msg.contains(&root.display().to_string()), "{msg}");
+    assert!(msg.contains("malformed_name"), "the skip that explains it is named: {msg}");
+    assert!(!tmp.path().join("out/jaffe").join("manifest.json").exists(), "nothing written");
 }

@@ -1,51 +1,18 @@
-//! RAF-DB basic on a generated tree with the traps of spec §7.4: train and test names of different
-//! widths, CRLF lines, a compound-subset label, a missing image, malformed lines, a duplicate.
+//! RAF-DB basic on [`grefel_ingest::fixtures::rafdb`], a generated tree with the traps of spec
+//! §7.4: train and test names of different widths, CRLF lines, a compound-subset label, a missing
+//! image, malformed lines, a duplicate.
 
 mod common;
 
-use std::path::Path;
-
-use common::{counts, kept, read_back, run, settings, try_run, write_image, write_text};
+use common::{counts, kept, read_back, run, settings, try_run};
+use grefel_ingest::fixtures;
 use grefel_ingest::{IngestError, SkipReason};
-
-/// The label file: every line ends in CRLF.
-const LABELS: &[&str] = &[
-    "train_00001.jpg 4",   // happy, with a manual annotation
-    "train_00002.jpg 7",   // neutral
-    "train_00003.jpg 8",   // compound-subset value: unknown_label
-    "train_00004.jpg 1",   // no image: missing_file
-    "train_00005.jpg 2 1", // three fields: malformed_row
-    "train_00001.jpg 5",   // repeated name: duplicate_id
-    "test_0001.jpg 1",     // surprise
-    "test_0002.jpg\t6   ", // anger, tab and trailing blanks
-    "test_0003.jpg happy", // not an integer: malformed_row
-    "val_0001.jpg 3",      // neither train_ nor test_: malformed_name
-    "",
-];
-
-/// Original images are 40×30, aligned ones 10×10 (100×100 in the real data).
-fn build(root: &Path) {
-    write_text(&root.join("EmoLabel/list_patition_label.txt"), &LABELS.join("\r\n"));
-    for (stem, v) in [("train_00001", 10), ("train_00002", 20), ("train_00003", 30), ("test_0001", 40)] {
-        write_image(&root.join(format!("Image/original/{stem}.jpg")), 40, 30, v, None);
-        write_image(&root.join(format!("Image/aligned/{stem}_aligned.jpg")), 10, 10, v, None);
-    }
-    write_image(&root.join("Image/original/test_0002.jpg"), 40, 30, 50, None);
-    write_image(&root.join("Image/aligned/test_0002_aligned.jpg"), 10, 10, 50, None);
-    write_image(&root.join("Image/aligned/val_0001_aligned.jpg"), 10, 10, 60, None);
-    // Eyes, nose tip, mouth corners in original pixels; female, Asian, 20-39.
-    write_text(
-        &root.join("Annotation/manual/train_00001_manu_attri.txt"),
-        "12.0\t10.0\r\n28.0\t10.0\r\n20.0\t16.5\r\n14.0\t24.0\r\n26.0\t24.0\r\n1\r\n2\r\n2\r\n",
-    );
-    write_text(&root.join("README.txt"), "RAF-DB basic\n");
-}
 
 #[test]
 fn rafdb_aligned_and_original() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("basic");
-    build(&root);
+    fixtures::rafdb(&root).expect("fixture");
     let out = tmp.path().join("out");
     let summary = run(&settings("rafdb", &root, &out));
     assert_eq!(summary.rows, 4, "{summary}");
@@ -118,7 +85,7 @@ fn rafdb_config_and_missing_label_file() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().join("basic");
-    build(&root);
+    fixtures::rafdb(&root).expect("fixture");
     let mut s = settings("rafdb", &root, out.path());
     s.variant = Some("aligned_224".into());
     assert!(matches!(s.clone().validate(), Err(IngestError::InvalidConfig { field: "variant", .. })));
@@ -133,13 +100,4 @@ fn rafdb_config_and_missing_label_file() {
     let msg = err.to_string();
     assert!(matches!(err, IngestError::MissingFile { .. }), "{msg}");
     assert!(msg.contains("EmoLabel/list_patition_label.txt") && msg.contains("label"), "{msg}");
-}
-
-/// Writes the fixture to `$GREFEL_FIXTURE_OUT/rafdb` for a command-line run.
-#[test]
-#[ignore = "writes the fixture for a manual `cargo xtask prepare --dataset rafdb` run"]
-fn write_rafdb_fixture() {
-    if let Some(dir) = common::fixture_out() {
-        build(&dir.join("rafdb"));
-    }
 }

@@ -64,6 +64,12 @@ fn invalid(msg: impl Into<String>) -> ModelError {
 }
 
 impl ModelConfig {
+    /// Whether a training forward pass draws random numbers (head dropout or DropPath above 0);
+    /// such passes run under [`crate::with_seed`].
+    pub fn draws_in_training(&self) -> bool {
+        self.head.dropout > 0.0 || self.cross_attention.drop_path.iter().any(|&p| p > 0.0)
+    }
+
     /// The embedding size D seen by the anchors, the attention path and the MLP head.
     pub fn embedding_dim(&self) -> usize {
         match self.reduction {
@@ -185,6 +191,11 @@ impl ModelConfig {
             return Err(invalid("anchor init std must be finite and non-negative"));
         }
         let loss = &self.loss;
+        if let AnchorLoss::Margin { margin } = loss.anchor_loss
+            && !(margin.is_finite() && margin > 0.0)
+        {
+            return Err(invalid("anchor loss margin must be finite and positive"));
+        }
         if !(0.0..1.0).contains(&loss.label_smoothing) {
             return Err(invalid("label_smoothing must lie in [0, 1)"));
         }

@@ -51,6 +51,20 @@ fn libtorch_cpu(spec: &str) -> Result<Device, ModelError> {
     Err(ModelError::BackendUnavailable { device: spec.to_string(), feature: "tch" })
 }
 
+/// Serialises seeded draws: the Flex backend's random number generator is global to the process,
+/// so two runs in one process (a sweep with several CPU workers) must not interleave their draws.
+static SEEDED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Seeds `device` with `seed` and runs `f` while no other thread can seed or draw through this
+/// function: every random number `f` draws on `device` comes from `seed`'s stream, whatever
+/// other threads of the process do. Use it for the initialisation and for every forward pass
+/// that draws (dropout, DropPath) when runs may share the process.
+pub fn with_seed<R>(device: &Device, seed: u64, f: impl FnOnce() -> R) -> R {
+    let _guard = SEEDED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    device.seed(seed);
+    f()
+}
+
 /// Seeds the random number generator of `device` (burn's `Device::seed`; on the Flex backend
 /// the seed is global to the backend). Call it before building the model for a reproducible
 /// initialisation, and before a training step for reproducible dropout/DropPath masks.

@@ -134,6 +134,23 @@ impl Default for ReliabilityConfig {
     }
 }
 
+/// The form of the anchor loss (spec §3 item 2, §7 #15).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnchorLoss {
+    /// ARBEx: `−Σ_{c,c'} ‖a_c − a_{c'}‖² / (√D·K²)` over same-index anchors of different
+    /// classes; unbounded below, so the anchors drift apart for as long as training runs.
+    Unbounded,
+    /// A hinge with the same pairs: the mean over ordered class pairs and anchor indices of
+    /// `max(0, margin − ‖a_{c,k} − a_{c',k}‖² / D)`; the anchors are pushed apart until their
+    /// mean squared per-dimension distance reaches `margin`, then left alone (bounded below
+    /// by 0). The "large margins between anchors" of the paper without the divergence.
+    Margin {
+        /// Target mean squared per-dimension distance between anchors of different classes.
+        margin: f64,
+    },
+}
+
 /// Loss weights and label smoothing (spec §3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,6 +159,8 @@ pub struct LossConfig {
     pub lambda_cls: f64,
     /// λ of the anchor loss (1.0).
     pub lambda_anchor: f64,
+    /// Form of the anchor loss (ARBEx's unbounded one).
+    pub anchor_loss: AnchorLoss,
     /// λ of the center loss (1.0).
     pub lambda_center: f64,
     /// Label smoothing ε on the classification target: (1−ε)·one-hot + ε/C (0.0; the sweep
@@ -156,6 +175,7 @@ impl Default for LossConfig {
         Self {
             lambda_cls: 1.0,
             lambda_anchor: 1.0,
+            anchor_loss: AnchorLoss::Unbounded,
             lambda_center: 1.0,
             label_smoothing: 0.0,
             aux_scaled_by_trust: true,

@@ -3,7 +3,7 @@
 
 use burn::tensor::{Int, Tensor};
 
-use crate::config::LossConfig;
+use crate::config::{AnchorLoss, LossConfig};
 use crate::error::ModelError;
 use crate::model::GrefelOutput;
 
@@ -68,6 +68,20 @@ pub fn anchor_loss(anchors: Tensor<3>) -> Tensor<1> {
     diff.powi_scalar(2).sum().div_scalar((d as f64).sqrt() * (k * k) as f64).neg()
 }
 
+/// The hinge form of the anchor loss ([`AnchorLoss::Margin`]) on anchors `(C, K, D)`: the mean
+/// over ordered pairs of different classes and anchor indices k of
+/// `max(0, margin − ‖a_{c,k} − a_{c',k}‖² / D)`. Zero gradient at the zero init, like ARBEx's.
+pub fn anchor_margin_loss(anchors: Tensor<3>, margin: f64) -> Tensor<1> {
+    let [c, k, d] = anchors.dims();
+    let diff = anchors.clone().reshape([1, c, k, d]) - anchors.reshape([c, 1, k, d]);
+    let sq = diff.powi_scalar(2).sum_dim(3).reshape([c * c * k]).div_scalar(d as f64); // (C·C·K)
+    let hinge = sq.neg().add_scalar(margin).clamp_min(0.0);
+    // The C·K same-class pairs have distance 0 and contribute `margin` each, without gradient.
+    let same = (c * k) as f64 * margin;
+    let pairs = (c * (c - 1) * k).max(1) as f64;
+    hinge.sum().sub_scalar(same).div_scalar(pairs)
+}
+
 /// Center loss: `(1/B)·Σ_b κ(p_b)·min_k d_{b,y_b,k} / √D`, distances `(B, C, K)`.
 pub fn center_loss(
     distances: Tensor<3>,
@@ -118,7 +132,10 @@ pub fn loss(
     }
     let dim = output.embedding.dims()[1];
     let cls = weighted_nll(output.y_hat.clone(), labels.clone(), class_weights, cfg.label_smoothing);
-    let anchor = anchor_loss(output.anchors.clone());
+    let anchor = match cfg.anchor_loss {
+        AnchorLoss::Unbounded => anchor_loss(output.anchors.clone()),
+        AnchorLoss::Margin { margin } => anchor_margin_loss(output.anchors.clone(), margin),
+    };
     let center = center_loss(output.distances.clone(), labels, output.kappa_p.clone(), dim);
     let scale = if cfg.aux_scaled_by_trust { f64::from(output.trust) } else { 1.0 };
     let total = cls.clone().mul_scalar(cfg.lambda_cls)

@@ -28,6 +28,11 @@ pub struct SynthConfig {
     /// disgust, anger); `None` follows the RAF-DB basic-set distribution.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class_weights: Option<[f64; 7]>,
+    /// Multiplier of every expression deformation (0.25..=3; default 1.6): the expression
+    /// table scaled up (a caricature) or down. At 1.0 the deformations move features by about
+    /// half a pixel at the 32 px of the `micro` preset, which a plain CNN cannot tell apart in
+    /// six epochs; at 1.6 it reaches about 90 % in three.
+    pub expression_gain: f64,
     /// Strengths of the per-sample nuisances.
     pub nuisance: Nuisance,
 }
@@ -103,6 +108,7 @@ impl Default for SynthConfig {
             image_size: 64,
             identities: 12,
             class_weights: None,
+            expression_gain: 1.6,
             nuisance: Nuisance::default(),
         }
     }
@@ -127,6 +133,12 @@ impl SynthConfig {
             return Err(SynthError::invalid(
                 "identities",
                 format!("is {}, must be in 1..=100", self.identities),
+            ));
+        }
+        if !(0.25..=3.0).contains(&self.expression_gain) {
+            return Err(SynthError::invalid(
+                "expression_gain",
+                format!("is {}, must be in 0.25..=3", self.expression_gain),
             ));
         }
         if let Some(w) = &self.class_weights {

@@ -141,8 +141,8 @@ impl Deform {
     }
 
     /// The deformation of one sample: the full table scaled by an intensity drawn in
-    /// `[0.5, 1.0]`, plus a small Gaussian jitter of every field (also for neutral).
-    pub fn sample(e: Expression, r: &mut SeedRng) -> Deform {
+    /// `[0.5, 1.0]` times `gain`, plus a small Gaussian jitter of every field (also for neutral).
+    pub fn sample(e: Expression, gain: f64, r: &mut SeedRng) -> Deform {
         let intensity = r.uniform(0.5, 1.0);
         let jitter_sd = Deform {
             brow_raise: 0.010,
@@ -160,6 +160,6 @@ impl Deform {
             jaw_drop: 0.005,
         };
         let jitter = jitter_sd.zip(Deform::default(), |sd, _| sd * r.normal().clamp(-2.5, 2.5));
-        Deform::full(e).scaled(intensity).zip(jitter, |a, b| a + b)
+        Deform::full(e).scaled(intensity * gain).zip(jitter, |a, b| a + b)
     }
 }

@@ -107,7 +107,7 @@ pub(crate) fn render_planned(config: &SynthConfig, plan: &Plan, index: usize) ->
     let item = plan.item(index);
     let id = Identity::new(config.seed, item.identity);
     let mut r = SeedRng::new(derive_seed(config.seed, &format!("sample/{index}")));
-    let deform = Deform::sample(item.expression, &mut r);
+    let deform = Deform::sample(item.expression, config.expression_gain, &mut r);
     let gaze = [r.uniform(-0.05, 0.05), r.uniform(-0.02, 0.02)];
     let size = config.image_size.clamp(1, 4096);
     let pose = Pose::sample(&config.nuisance, size, &mut r);

@@ -1,11 +1,13 @@
 //! One optimisation step: batch → tensors, forward with the trust t, GReFEL losses, backward
-//! (twice with SAM), Adam update. The device's random stream (dropout, DropPath) is reseeded
-//! from `(seed, iteration)` before every forward pass, so a resumed run draws the same masks.
+//! (twice with SAM), Adam update. A forward pass that draws (dropout, DropPath) runs under
+//! [`with_seed`] with a seed derived from `(seed, iteration)`, so a resumed run draws the same
+//! masks and runs sharing the process (a sweep's CPU workers) do not draw from each other's
+//! stream.
 
 use grefel_model::burn::optim::{GradientsParams, ModuleOptimizer};
 use grefel_model::burn::tensor::{Device, Int, Tensor, TensorData};
 use grefel_model::config::LossConfig;
-use grefel_model::{Grefel, loss, seed_device};
+use grefel_model::{Grefel, loss, with_seed};
 use grefel_schema::table::NUM_LANDMARKS;
 
 use crate::TrainError;
@@ -77,8 +79,12 @@ pub fn train_step(
     batch: &BatchTensors,
     ctx: &StepContext<'_>,
 ) -> Result<(Grefel, StepStats), TrainError> {
-    seed_device(ctx.device, ctx.step_seed);
-    let out = model.forward(batch.images.clone(), batch.landmarks.clone(), ctx.trust)?;
+    let draws = model.config.draws_in_training();
+    let forward = |m: &Grefel| -> Result<_, TrainError> {
+        let run = || m.forward(batch.images.clone(), batch.landmarks.clone(), ctx.trust);
+        Ok(if draws { with_seed(ctx.device, ctx.step_seed, run)? } else { run()? })
+    };
+    let out = forward(&model)?;
     let parts = loss(&out, batch.labels.clone(), ctx.class_weights.clone(), ctx.loss)?;
     let figures: Vec<f32> = Tensor::cat(vec![parts.total.clone(), parts.cls, parts.anchor, parts.center], 0)
         .detach()
@@ -100,8 +106,7 @@ pub fn train_step(
         None => grads,
         Some(rho) => {
             let ascent = sam::perturb(model.clone(), &grads, rho);
-            seed_device(ctx.device, ctx.step_seed);
-            let out = ascent.forward(batch.images.clone(), batch.landmarks.clone(), ctx.trust)?;
+            let out = forward(&ascent)?;
             let parts = loss(&out, batch.labels.clone(), ctx.class_weights.clone(), ctx.loss)?;
             GradientsParams::from_grads(parts.total.backward(), &ascent)
         }

@@ -102,9 +102,10 @@ impl AffectNet {
                 path: root.given.clone(),
                 expected: EXPECTED,
             })?;
-        tracing::info!(variant = found.name(), "detected the AffectNet layout");
-        if let Ok(mut detected) = self.detected.lock() {
-            *detected = Some(found);
+        if let Ok(mut detected) = self.detected.lock()
+            && detected.replace(found) != Some(found)
+        {
+            tracing::info!(variant = found.name(), "detected the AffectNet layout");
         }
         Ok(found)
     }
@@ -127,6 +128,11 @@ impl Adapter for AffectNet {
     fn variant(&self) -> Option<String> {
         let detected = || self.detected.lock().ok().and_then(|d| *d);
         self.requested.or_else(detected).map(|v| v.name().to_string())
+    }
+
+    /// Detects the layout when none was requested.
+    fn resolve(&self, root: &DatasetRoot) -> Result<(), IngestError> {
+        self.resolve_variant(root).map(|_| ())
     }
 
     fn scan(&self, root: &DatasetRoot, ctx: &ScanContext<'_>) -> Result<Scan, IngestError> {

@@ -1,5 +1,5 @@
 //! Helpers shared by the adapter tests: settings, running `prepare`, reading the shards back,
-//! drawing tiny images.
+//! writing text files. The dataset trees themselves are [`grefel_ingest::fixtures`].
 
 #![allow(dead_code)] // each test binary uses a subset
 
@@ -59,25 +59,8 @@ pub fn counts(pairs: &[(&str, u64)]) -> BTreeMap<String, u64> {
     pairs.iter().map(|&(k, n)| (k.to_string(), n)).collect()
 }
 
-/// Writes a `w`×`h` RGB image filled with `value`, in the format of `path`'s extension
-/// (`format` overrides it, for files whose name does not match their content).
-pub fn write_image(path: &Path, w: u32, h: u32, value: u8, format: Option<image::ImageFormat>) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    let img = image::RgbImage::from_pixel(w, h, image::Rgb([value, value, value]));
-    match format {
-        Some(f) => img.save_with_format(path, f),
-        None => img.save(path),
-    }
-    .expect("write image");
-}
-
 /// Writes a text file, creating its folder.
 pub fn write_text(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     std::fs::write(path, text).expect("write");
-}
-
-/// Where the ignored fixture-writing tests put their trees (`GREFEL_FIXTURE_OUT`), if set.
-pub fn fixture_out() -> Option<std::path::PathBuf> {
-    std::env::var_os("GREFEL_FIXTURE_OUT").map(Into::into)
 }

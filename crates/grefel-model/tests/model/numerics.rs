@@ -3,7 +3,7 @@
 use grefel_model::burn::tensor::activation::softmax;
 use grefel_model::burn::tensor::{Distribution, Int, Tensor};
 use grefel_model::config::{AttentionMode, ReliabilityConfig};
-use grefel_model::losses::{anchor_loss, center_loss, smoothed_targets, weighted_nll};
+use grefel_model::losses::{anchor_loss, anchor_margin_loss, center_loss, smoothed_targets, weighted_nll};
 use grefel_model::reliability::{AttentionPath, confidence, reliability_mix};
 use grefel_model::{Grefel, ModelConfig, loss, trust_ramp};
 
@@ -103,6 +103,28 @@ fn anchor_loss_hand_value_and_zero_gradient_at_zero_init() {
     let zeros = Tensor::<3>::zeros([7, 10, 16], &device).require_grad();
     let l = anchor_loss(zeros.clone());
     assert_eq!(values(&l)[0], 0.0);
+    let grads = l.backward();
+    let g = zeros.grad(&grads).expect("anchor gradient");
+    assert!(values(&g).iter().all(|v| *v == 0.0), "gradient at zero init must be 0");
+}
+
+#[test]
+fn margin_anchor_loss_is_a_bounded_hinge() {
+    let device = cpu().autodiff();
+    // C=2, K=1, D=4, a0 = 2·e1, a1 = 0: squared per-dimension distance 4/4 = 1 for both pairs.
+    let a = Tensor::<3>::from_floats([[[2.0, 0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0, 0.0]]], &device);
+    close(values(&anchor_margin_loss(a.clone(), 3.0))[0], 2.0, 1e-6, "below the margin: 3 − 1");
+    close(values(&anchor_margin_loss(a, 0.5))[0], 0.0, 1e-6, "beyond the margin: nothing to push");
+    // Far apart anchors cost nothing (ARBEx's form keeps rewarding distance without bound).
+    let far = Tensor::<3>::from_floats([[[100.0, 0.0]], [[-100.0, 0.0]]], &device);
+    assert_eq!(values(&anchor_margin_loss(far.clone(), 1.0))[0], 0.0);
+    assert!(values(&anchor_loss(far))[0] < -1e4);
+    // K=2: pairs are per anchor index; the second index is below the margin, the first is not.
+    let k2 = Tensor::<3>::from_floats([[[4.0], [0.0]], [[0.0], [0.5]]], &device);
+    close(values(&anchor_margin_loss(k2, 1.0))[0], 0.375, 1e-6, "mean of (0, 0, 0.75, 0.75)");
+    let zeros = Tensor::<3>::zeros([7, 10, 16], &device).require_grad();
+    let l = anchor_margin_loss(zeros.clone(), 1.0);
+    close(values(&l)[0], 1.0, 1e-6, "every pair at distance 0 costs the margin");
     let grads = l.backward();
     let g = zeros.grad(&grads).expect("anchor gradient");
     assert!(values(&g).iter().all(|v| *v == 0.0), "gradient at zero init must be 0");
