@@ -2,7 +2,7 @@
 
 use grefel_model::burn::tensor::activation::softmax;
 use grefel_model::burn::tensor::{Distribution, Int, Tensor};
-use grefel_model::config::{AttentionMode, ReliabilityConfig};
+use grefel_model::config::{AnchorLoss, AttentionMode, LossConfig, ReliabilityConfig};
 use grefel_model::losses::{anchor_loss, anchor_margin_loss, center_loss, smoothed_targets, weighted_nll};
 use grefel_model::reliability::{AttentionPath, confidence, reliability_mix};
 use grefel_model::{Grefel, ModelConfig, loss, trust_ramp};
@@ -153,7 +153,11 @@ fn total_loss_scales_aux_terms_by_trust() {
     let parts = loss(&out, labels.clone(), None, &cfg.loss).expect("loss");
     let (cls, a, c) = (values(&parts.cls)[0], values(&parts.anchor)[0], values(&parts.center)[0]);
     close(values(&parts.total)[0], cls + 0.25 * (a + c), 1e-5, "total");
-    assert_eq!(a, 0.0, "anchor loss at zero init");
+    // tiny's hinge form: at the zero init every pair of anchors is below the margin (1.0).
+    assert_eq!(a, 1.0, "margin anchor loss at zero init");
+    let arbex = LossConfig { anchor_loss: AnchorLoss::Unbounded, ..cfg.loss.clone() };
+    let unbounded = loss(&out, labels.clone(), None, &arbex).expect("loss");
+    assert_eq!(values(&unbounded.anchor)[0], 0.0, "ARBEx's anchor loss at zero init");
     assert!(cls.is_finite() && c > 0.0);
     let bad = Tensor::<1, Int>::from_ints([0, 3, 7], &device);
     assert!(loss(&out, bad, None, &cfg.loss).is_err(), "label 7 of 7 classes");
