@@ -157,6 +157,7 @@ class Cfg:
         self.lambda_center = float(lo["lambda_center"])
         self.label_smoothing = float(lo["label_smoothing"])
         self.aux_scaled_by_trust = bool(lo["aux_scaled_by_trust"])
+        self.lambda_primary = float(lo.get("lambda_primary", 0.0))
         # head_config.rs AnchorLoss: "unbounded" (ARBEx) or {"margin": {"margin": m}}.
         form = lo.get("anchor_loss", "unbounded")
         self.anchor_margin = float(form["margin"]["margin"]) if isinstance(form, dict) else None
@@ -783,6 +784,8 @@ def grefel_loss(out, labels, cfg):
     center = center_loss(out["distances"], labels, out["kappa_p"], dim)
     scale = out["trust"] if cfg.aux_scaled_by_trust else 1.0
     total = cls * cfg.lambda_cls + (anchor * cfg.lambda_anchor + center * cfg.lambda_center) * scale
+    if cfg.lambda_primary != 0.0:  # losses.rs: NLL of p as well (0 in ARBEx)
+        total = total + weighted_nll(out["p"], labels, cfg.label_smoothing) * cfg.lambda_primary
     return {"total": total, "cls": cls, "anchor": anchor, "center": center}
 
 

@@ -201,6 +201,7 @@ impl ModelConfig {
         }
         for (name, v) in [
             ("lambda_cls", loss.lambda_cls),
+            ("lambda_primary", loss.lambda_primary),
             ("lambda_anchor", loss.lambda_anchor),
             ("lambda_center", loss.lambda_center),
         ] {

@@ -157,6 +157,12 @@ pub enum AnchorLoss {
 pub struct LossConfig {
     /// λ of the classification loss (1.0).
     pub lambda_cls: f64,
+    /// λ of an extra classification loss on the primary distribution p (0.0: ARBEx, the loss
+    /// sees only the corrected ŷ). With the loss on ŷ alone and the trust ramp, the correction
+    /// paths learn the class prior and p gets almost no gradient: small networks trained for a
+    /// few epochs never leave the prior (see README, "Training on CPU").
+    #[serde(default)]
+    pub lambda_primary: f64,
     /// λ of the anchor loss (1.0).
     pub lambda_anchor: f64,
     /// Form of the anchor loss (ARBEx's unbounded one).
@@ -174,6 +180,7 @@ impl Default for LossConfig {
     fn default() -> Self {
         Self {
             lambda_cls: 1.0,
+            lambda_primary: 0.0,
             lambda_anchor: 1.0,
             anchor_loss: AnchorLoss::Unbounded,
             lambda_center: 1.0,

@@ -131,14 +131,19 @@ pub fn loss(
         });
     }
     let dim = output.embedding.dims()[1];
-    let cls = weighted_nll(output.y_hat.clone(), labels.clone(), class_weights, cfg.label_smoothing);
+    let cls = weighted_nll(output.y_hat.clone(), labels.clone(), class_weights.clone(), cfg.label_smoothing);
     let anchor = match cfg.anchor_loss {
         AnchorLoss::Unbounded => anchor_loss(output.anchors.clone()),
         AnchorLoss::Margin { margin } => anchor_margin_loss(output.anchors.clone(), margin),
     };
-    let center = center_loss(output.distances.clone(), labels, output.kappa_p.clone(), dim);
+    let center = center_loss(output.distances.clone(), labels.clone(), output.kappa_p.clone(), dim);
     let scale = if cfg.aux_scaled_by_trust { f64::from(output.trust) } else { 1.0 };
-    let total = cls.clone().mul_scalar(cfg.lambda_cls)
+    let mut total = cls.clone().mul_scalar(cfg.lambda_cls);
+    if cfg.lambda_primary != 0.0 {
+        let primary = weighted_nll(output.p.clone(), labels.clone(), class_weights, cfg.label_smoothing);
+        total = total + primary.mul_scalar(cfg.lambda_primary);
+    }
+    let total = total
         + (anchor.clone().mul_scalar(cfg.lambda_anchor) + center.clone().mul_scalar(cfg.lambda_center))
             .mul_scalar(scale);
     Ok(LossParts { total, cls, anchor, center })

@@ -152,7 +152,13 @@ fn total_loss_scales_aux_terms_by_trust() {
     let out = model.forward(images, Some(lm), 0.25).expect("forward");
     let parts = loss(&out, labels.clone(), None, &cfg.loss).expect("loss");
     let (cls, a, c) = (values(&parts.cls)[0], values(&parts.anchor)[0], values(&parts.center)[0]);
-    close(values(&parts.total)[0], cls + 0.25 * (a + c), 1e-5, "total");
+    // tiny adds the NLL of p (λ_primary = 1) to the NLL of ŷ.
+    let primary = values(&weighted_nll(out.p.clone(), labels.clone(), None, 0.0))[0];
+    assert!(primary.is_finite() && primary > 0.0);
+    close(values(&parts.total)[0], cls + primary + 0.25 * (a + c), 1e-5, "total");
+    let no_primary = LossConfig { lambda_primary: 0.0, ..cfg.loss.clone() };
+    let parts0 = loss(&out, labels.clone(), None, &no_primary).expect("loss");
+    close(values(&parts0.total)[0], cls + 0.25 * (a + c), 1e-5, "total without the p term");
     // tiny's hinge form: at the zero init every pair of anchors is below the margin (1.0).
     assert_eq!(a, 1.0, "margin anchor loss at zero init");
     let arbex = LossConfig { anchor_loss: AnchorLoss::Unbounded, ..cfg.loss.clone() };
