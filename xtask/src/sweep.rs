@@ -47,7 +47,8 @@ pub struct SweepOptions {
     /// Sweep folder [default: runs/sweeps/<command>-<plan id>].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Device; repeat to run cells in parallel, one per device (cpu, libtorch-cpu, cuda:N).
+    /// Device; repeat to run cells in parallel, one per device (cpu, libtorch-cpu, cuda:N; each
+    /// device at most once).
     #[arg(long = "device", default_value = "cpu")]
     devices: Vec<String>,
     /// Folder of the prepared datasets [default: the pipeline's [prepare].out, else data].

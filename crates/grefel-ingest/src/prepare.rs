@@ -287,28 +287,41 @@ pub fn prepare(cfg: &PrepareConfig, progress: &dyn Progress) -> Result<PrepareSu
 
     start_journal(&dir, &fingerprint, &config_hash)?;
     let plan = plan_shards(&candidates, cfg.rows_per_shard);
+    tracing::debug!(candidates = candidates.len(), shards = plan.len(), "scanned");
     progress.begin(candidates.len() as u64);
+    // Shards are written in parallel (each one's images too, through rayon's work stealing), so
+    // one shard's Parquet encoding overlaps the next one's decoding; totals are summed in plan
+    // order afterwards.
+    let done: Vec<(ShardStats, String, bool)> = plan
+        .par_iter()
+        .map(|shard| {
+            let path = dir.join(&shard.rel);
+            // Content-derived only (no file times), so equal input gives byte-identical shards.
+            let key = Fingerprint::new()
+                .part(&config_hash)
+                .part(shard.items.iter().map(|c| c.sample_id.as_str()).collect::<Vec<_>>().join("\n"))
+                .finish();
+            let result = match finished_shard(&path, &key)? {
+                Some((stats, sha256)) => (stats, sha256, true),
+                None => {
+                    let (stats, sha256) = write_planned_shard(&path, &key, shard.items, &root, cfg)?;
+                    (stats, sha256, false)
+                }
+            };
+            progress.advance(shard.items.len() as u64);
+            Ok(result)
+        })
+        .collect::<Result<_, IngestError>>()?;
     let mut entries = Vec::with_capacity(plan.len());
     let mut rows = RowCounts::default();
     let (mut written, mut reused) = (0, 0);
-    for shard in &plan {
+    for (shard, (stats, sha256, was_reused)) in plan.iter().zip(done) {
         let path = dir.join(&shard.rel);
-        // Content-derived only (no file times), so equal input gives byte-identical shards.
-        let key = Fingerprint::new()
-            .part(&config_hash)
-            .part(shard.items.iter().map(|c| c.sample_id.as_str()).collect::<Vec<_>>().join("\n"))
-            .finish();
-        let (stats, sha256) = match finished_shard(&path, &key)? {
-            Some(done) => {
-                reused += 1;
-                done
-            }
-            None => {
-                written += 1;
-                write_planned_shard(&path, &key, shard.items, &root, cfg)?
-            }
-        };
-        progress.advance(shard.items.len() as u64);
+        if was_reused {
+            reused += 1;
+        } else {
+            written += 1;
+        }
         skips.merge(&Skips::from_map(&stats.skipped).map_err(|detail| shard_error(&path, detail))?);
         let split = shard.split.as_str().to_string();
         rows.total += stats.rows;

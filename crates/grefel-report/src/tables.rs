@@ -81,7 +81,8 @@ impl ResultTable {
     }
 
     /// `table.md`: `mean ± std` per entry (just `mean` for one seed), the best entry of each
-    /// column (ties at the printed precision included) in bold, `—` for a gap.
+    /// column (ties at the printed precision included) in bold, `—` for a gap, and a last row
+    /// `mean`: each column's average over the rows (see [`Self::column_means`]).
     pub fn to_markdown(&self) -> String {
         let best = self.best_per_column();
         let mut out = String::new();
@@ -95,11 +96,13 @@ impl ResultTable {
             fields.extend(self.entry_cells(r, &best, &MARKDOWN));
             let _ = writeln!(out, "| {} |", fields.join(" | "));
         }
+        let _ = writeln!(out, "| mean | {} |", self.column_means(&MARKDOWN).join(" | "));
         out
     }
 
     /// `table.tex`: a booktabs `tabular` without float or caption, ready for `\input`; entries
-    /// `mean $\pm$ std`, the best of each column in `\textbf{}`, `---` for a gap.
+    /// `mean $\pm$ std`, the best of each column in `\textbf{}`, `---` for a gap; below a rule,
+    /// the `mean` row of [`Self::column_means`].
     pub fn to_latex(&self) -> String {
         let best = self.best_per_column();
         let mut out = String::new();
@@ -116,8 +119,27 @@ impl ResultTable {
             fields.extend(self.entry_cells(r, &best, &LATEX));
             let _ = writeln!(out, "{} \\\\", fields.join(" & "));
         }
+        out.push_str("\\midrule\n");
+        let _ = writeln!(out, "mean & {} \\\\", self.column_means(&LATEX).join(" & "));
         out.push_str("\\bottomrule\n\\end{tabular}\n");
         out
+    }
+
+    /// Each column's mean accuracy over the rows that have an entry (the average of the rows'
+    /// seed means), so a trend along the columns (accuracy against noise or ε) reads off one
+    /// line; `style`'s gap for a column without entries.
+    fn column_means(&self, style: &Style) -> Vec<String> {
+        (0..self.columns.len())
+            .map(|c| {
+                let means: Vec<f64> =
+                    (0..self.rows.len()).filter_map(|r| self.accuracy(r, c)).map(|s| s.mean).collect();
+                if means.is_empty() {
+                    style.gap.to_string()
+                } else {
+                    fixed(means.iter().sum::<f64>() / means.len() as f64, DECIMALS)
+                }
+            })
+            .collect()
     }
 
     /// The accuracy entries of row `r` in `style`; `best` is [`Self::best_per_column`].

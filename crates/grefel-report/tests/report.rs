@@ -175,6 +175,7 @@ fn markdown_bolds_the_best_entry_of_each_column() {
 | 4 | 81.00 ± 1.41 | 70.00 ± 0.00 |
 | 5 | **86.00 ± 1.41** | 76.00 ± 2.83 |
 | 6 | 83.50 ± 0.71 | **76.50 ± 0.71** |
+| mean | 83.50 | 74.17 |
 ";
     assert_eq!(read(tmp.path(), "table.md"), expected);
     assert_eq!(summary.table.to_markdown(), expected);
@@ -193,6 +194,8 @@ k & noise=0.1 & noise=0.3 \\\\
 4 & 81.00 $\\pm$ 1.41 & 70.00 $\\pm$ 0.00 \\\\
 5 & \\textbf{86.00 $\\pm$ 1.41} & 76.00 $\\pm$ 2.83 \\\\
 6 & 83.50 $\\pm$ 0.71 & \\textbf{76.50 $\\pm$ 0.71} \\\\
+\\midrule
+mean & 83.50 & 74.17 \\\\
 \\bottomrule
 \\end{tabular}
 ";

@@ -24,6 +24,38 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
+/// A writer that passes bytes through to `inner` and hashes them on the way, so a file's SHA-256
+/// is known when it is written, without reading it back.
+#[derive(Debug)]
+pub struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: std::io::Write> HashingWriter<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        Self { inner, hasher: Sha256::new() }
+    }
+
+    /// Hex SHA-256 of every byte written so far.
+    pub fn hex_digest(&self) -> String {
+        hex(&self.hasher.clone().finalize())
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Hex SHA-256 of a file's content, streamed.
 pub fn sha256_file(path: &Path) -> Result<String, ShardError> {
     let mut file = std::fs::File::open(path).map_err(ShardError::io("open", path))?;
@@ -72,6 +104,10 @@ mod tests {
     #[test]
     fn known_digests() {
         assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        let mut w = HashingWriter::new(Vec::new());
+        std::io::Write::write_all(&mut w, b"a").expect("write");
+        std::io::Write::write_all(&mut w, b"bc").expect("write");
+        assert_eq!(w.hex_digest(), sha256_hex(b"abc"), "hashed in pieces as in one");
         let a = Fingerprint::new().part("ab").part("c").finish();
         let b = Fingerprint::new().part("a").part("bc").finish();
         assert_ne!(a, b);

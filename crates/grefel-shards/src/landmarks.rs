@@ -17,13 +17,9 @@ use grefel_schema::landmarks_table::{
     BoxSource, LANDMARKS_TABLE, LandmarkRecord, LandmarkSource, Quality, landmarks_schema,
 };
 use grefel_schema::table::{NUM_LANDMARKS, Split};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::Compression;
-use parquet::file::metadata::KeyValue;
-use parquet::file::properties::WriterProperties;
 
-use crate::{ShardError, atomic};
+use crate::ShardError;
 
 fn float_list(len: usize, capacity: usize) -> FixedSizeListBuilder<Float32Builder> {
     let item = Arc::new(Field::new("item", DataType::Float32, false));
@@ -86,21 +82,7 @@ pub fn write_shard(
     extra: &BTreeMap<String, String>,
 ) -> Result<String, ShardError> {
     let batch = to_batch(records).map_err(|source| ShardError::Arrow { path: path.into(), source })?;
-    let kv = extra.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect::<Vec<_>>();
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(usize::MAX))
-        .set_key_value_metadata(Some(kv))
-        .build();
-    atomic::write_with(path, |file| {
-        let parquet_err = |source| ShardError::Parquet { path: path.into(), source };
-        let mut writer =
-            ArrowWriter::try_new(&mut *file, batch.schema(), Some(props)).map_err(parquet_err)?;
-        writer.write(&batch).map_err(parquet_err)?;
-        writer.close().map_err(parquet_err)?;
-        Ok(())
-    })?;
-    crate::hash::sha256_file(path)
+    crate::table_io::write_batch(path, &batch, crate::table_io::base_properties(extra).build())
 }
 
 /// The key-value metadata of a `landmarks` shard, read from its footer only.

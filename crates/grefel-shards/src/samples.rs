@@ -19,7 +19,6 @@ use arrow_array::{Array, ArrayRef, FixedSizeListArray, RecordBatch};
 use arrow_schema::{DataType, Field};
 use grefel_schema::labels::{Label, NUM_CANONICAL};
 use grefel_schema::table::{Attributes, NUM_LANDMARKS, SAMPLES_TABLE, SampleRecord, Split, samples_schema};
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
@@ -27,7 +26,7 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::schema::types::ColumnPath;
 
-use crate::{ShardError, atomic};
+use crate::ShardError;
 
 fn float_list(len: usize) -> FixedSizeListBuilder<Float32Builder> {
     let item = Arc::new(Field::new("item", DataType::Float32, false));
@@ -140,15 +139,7 @@ pub fn write_shard(
     extra: &BTreeMap<String, String>,
 ) -> Result<String, ShardError> {
     let batch = to_batch(records).map_err(|source| ShardError::Arrow { path: path.into(), source })?;
-    atomic::write_with(path, |file| {
-        let parquet_err = |source| ShardError::Parquet { path: path.into(), source };
-        let mut writer = ArrowWriter::try_new(&mut *file, batch.schema(), Some(writer_properties(extra)))
-            .map_err(parquet_err)?;
-        writer.write(&batch).map_err(parquet_err)?;
-        writer.close().map_err(parquet_err)?;
-        Ok(())
-    })?;
-    crate::hash::sha256_file(path)
+    crate::table_io::write_batch(path, &batch, writer_properties(extra))
 }
 
 /// The key-value metadata of a shard, read from its footer only.

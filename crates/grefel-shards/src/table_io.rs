@@ -23,17 +23,18 @@ pub fn base_properties(extra: &BTreeMap<String, String>) -> WriterPropertiesBuil
         .set_key_value_metadata(Some(kv))
 }
 
-/// Writes `batch` to `path` atomically with `props`; returns the file's SHA-256.
+/// Writes `batch` to `path` atomically with `props`; returns the file's SHA-256 (hashed as the
+/// bytes are written).
 pub fn write_batch(path: &Path, batch: &RecordBatch, props: WriterProperties) -> Result<String, ShardError> {
     atomic::write_with(path, |file| {
         let parquet_err = |source| ShardError::Parquet { path: path.into(), source };
         let mut writer =
-            ArrowWriter::try_new(&mut *file, batch.schema(), Some(props)).map_err(parquet_err)?;
+            ArrowWriter::try_new(crate::hash::HashingWriter::new(&mut *file), batch.schema(), Some(props))
+                .map_err(parquet_err)?;
         writer.write(batch).map_err(parquet_err)?;
-        writer.close().map_err(parquet_err)?;
-        Ok(())
-    })?;
-    crate::hash::sha256_file(path)
+        let hashing = writer.into_inner().map_err(parquet_err)?;
+        Ok(hashing.hex_digest())
+    })
 }
 
 /// Reads every record batch of a Parquet file.

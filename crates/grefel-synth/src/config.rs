@@ -28,10 +28,11 @@ pub struct SynthConfig {
     /// disgust, anger); `None` follows the RAF-DB basic-set distribution.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub class_weights: Option<[f64; 7]>,
-    /// Multiplier of every expression deformation (0.25..=3; default 1.6): the expression
+    /// Multiplier of every expression deformation (0.25..=3; default 3): the expression
     /// table scaled up (a caricature) or down. At 1.0 the deformations move features by about
     /// half a pixel at the 32 px of the `micro` preset, which a plain CNN cannot tell apart in
-    /// six epochs; at 1.6 it reaches about 90 % in three.
+    /// six epochs; at 1.6 a 16/32/64 CNN reaches about 90 % in three, and at 3 it reaches 74 %
+    /// after one epoch and 93 % after two (so one-epoch sweep cells can learn).
     pub expression_gain: f64,
     /// Strengths of the per-sample nuisances.
     pub nuisance: Nuisance,
@@ -108,7 +109,7 @@ impl Default for SynthConfig {
             image_size: 64,
             identities: 12,
             class_weights: None,
-            expression_gain: 1.6,
+            expression_gain: 3.0,
             nuisance: Nuisance::default(),
         }
     }
