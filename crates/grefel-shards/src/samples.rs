@@ -21,7 +21,6 @@ use grefel_schema::labels::{Label, NUM_CANONICAL};
 use grefel_schema::table::{Attributes, NUM_LANDMARKS, SAMPLES_TABLE, SampleRecord, Split, samples_schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
-use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::schema::types::ColumnPath;
@@ -118,16 +117,14 @@ fn dimension(v: u32) -> Result<i32, arrow_schema::ArrowError> {
         .map_err(|_| arrow_schema::ArrowError::InvalidArgumentError(format!("image dimension {v} too large")))
 }
 
+/// [`crate::table_io::base_properties`], with the image column stored as is: PNG bytes neither
+/// compress nor have useful statistics or dictionary entries.
 fn writer_properties(extra: &BTreeMap<String, String>) -> WriterProperties {
     let image = ColumnPath::from("image");
-    let kv = extra.iter().map(|(k, v)| KeyValue::new(k.clone(), v.clone())).collect::<Vec<_>>();
-    WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
+    crate::table_io::base_properties(extra)
         .set_column_compression(image.clone(), Compression::UNCOMPRESSED)
         .set_column_dictionary_enabled(image.clone(), false)
         .set_column_statistics_enabled(image, EnabledStatistics::None)
-        .set_max_row_group_row_count(Some(usize::MAX))
-        .set_key_value_metadata(Some(kv))
         .build()
 }
 
