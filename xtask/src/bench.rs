@@ -49,6 +49,10 @@ pub struct IngestBenchArgs {
     /// Python with Pillow and pyarrow [default: $GREFEL_PYTHON, else python3].
     #[arg(long)]
     python: Option<PathBuf>,
+    /// Runs of each implementation per dataset, interleaved (grefel, Python, grefel, ...); the
+    /// table gives each side's median, so one disturbed run does not decide the ratio.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=50))]
+    repeat: u32,
 }
 
 /// Runs a `bench` subcommand.
@@ -62,8 +66,33 @@ pub fn run(cmd: BenchCommand) -> Result<()> {
 struct Figure {
     dataset: &'static str,
     images: u64,
-    rust_per_s: f64,
-    python_per_s: f64,
+    /// Images per second of each run, in run order.
+    rust_runs: Vec<f64>,
+    python_runs: Vec<f64>,
+}
+
+impl Figure {
+    fn rust_per_s(&self) -> f64 {
+        median(&self.rust_runs)
+    }
+    fn python_per_s(&self) -> f64 {
+        median(&self.python_runs)
+    }
+}
+
+/// The median (the mean of the middle two for an even count); NaN for no values.
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+fn runs(values: &[f64]) -> String {
+    values.iter().map(|v| format!("{v:.0}")).collect::<Vec<_>>().join(", ")
 }
 
 fn ingest(args: IngestBenchArgs) -> Result<()> {
@@ -89,72 +118,85 @@ fn ingest(args: IngestBenchArgs) -> Result<()> {
 
     let mut figures = Vec::new();
     for (dataset, data_root) in [("rafdb", &rafdb_root), ("affectnet", &affectnet_root)] {
-        let out = dir.join("out-rust");
-        let _ = std::fs::remove_dir_all(out.join(dataset));
-        let settings = PrepareSettings {
-            dataset: None,
-            adapter: dataset.into(),
-            variant: None,
-            root: data_root.clone(),
-            out: out.clone(),
-            rows_per_shard: 1024,
-            image: ImageConfig { size: Some(args.size), ..ImageConfig::default() },
-            split: SplitConfig::default(),
-        };
-        let cfg = settings.validate()?;
-        let start = Instant::now();
-        let summary = prepare(&cfg, &NoProgress)?;
-        let rust_s = start.elapsed().as_secs_f64();
+        let mut figure = Figure { dataset, images: 0, rust_runs: Vec::new(), python_runs: Vec::new() };
+        for run in 0..args.repeat {
+            let out = dir.join("out-rust");
+            let _ = std::fs::remove_dir_all(out.join(dataset));
+            let settings = PrepareSettings {
+                dataset: None,
+                adapter: dataset.into(),
+                variant: None,
+                root: data_root.clone(),
+                out: out.clone(),
+                rows_per_shard: 1024,
+                image: ImageConfig { size: Some(args.size), ..ImageConfig::default() },
+                split: SplitConfig::default(),
+            };
+            let cfg = settings.validate()?;
+            let start = Instant::now();
+            let summary = prepare(&cfg, &NoProgress)?;
+            let rust_s = start.elapsed().as_secs_f64();
 
-        let py_out = dir.join("out-python").join(dataset);
-        let _ = std::fs::remove_dir_all(&py_out);
-        let output = Command::new(&python)
-            .arg(&script)
-            .arg(dataset)
-            .arg(data_root)
-            .arg(&py_out)
-            .arg(args.size.to_string())
-            .output()
-            .with_context(|| format!("running {} (needs Pillow and pyarrow)", python.display()))?;
-        if !output.status.success() {
-            bail!("reference script failed: {}", String::from_utf8_lossy(&output.stderr));
-        }
-        let line = String::from_utf8_lossy(&output.stdout);
-        let v: serde_json::Value = serde_json::from_str(line.trim())
-            .with_context(|| format!("reading the reference script's output `{}`", line.trim()))?;
-        let py_images = v["images"].as_u64().unwrap_or(0);
-        let py_s = v["seconds"].as_f64().unwrap_or(f64::NAN);
-        if py_images != summary.rows {
-            bail!(
-                "{dataset}: Rust wrote {} rows, Python {py_images}: the two did different work",
-                summary.rows
+            let py_out = dir.join("out-python").join(dataset);
+            let _ = std::fs::remove_dir_all(&py_out);
+            let output = Command::new(&python)
+                .arg(&script)
+                .arg(dataset)
+                .arg(data_root)
+                .arg(&py_out)
+                .arg(args.size.to_string())
+                .output()
+                .with_context(|| format!("running {} (needs Pillow and pyarrow)", python.display()))?;
+            if !output.status.success() {
+                bail!("reference script failed: {}", String::from_utf8_lossy(&output.stderr));
+            }
+            let line = String::from_utf8_lossy(&output.stdout);
+            let v: serde_json::Value = serde_json::from_str(line.trim())
+                .with_context(|| format!("reading the reference script's output `{}`", line.trim()))?;
+            let py_images = v["images"].as_u64().unwrap_or(0);
+            let py_s = v["seconds"].as_f64().unwrap_or(f64::NAN);
+            if py_images != summary.rows {
+                bail!(
+                    "{dataset}: Rust wrote {} rows, Python {py_images}: the two did different work",
+                    summary.rows
+                );
+            }
+            figure.images = summary.rows;
+            figure.rust_runs.push(summary.rows as f64 / rust_s);
+            figure.python_runs.push(py_images as f64 / py_s);
+            tracing::info!(
+                dataset,
+                run = run + 1,
+                grefel = format!("{:.0}", summary.rows as f64 / rust_s),
+                python = format!("{:.0}", py_images as f64 / py_s),
+                "images per second"
             );
         }
-        figures.push(Figure {
-            dataset,
-            images: summary.rows,
-            rust_per_s: summary.rows as f64 / rust_s,
-            python_per_s: py_images as f64 / py_s,
-        });
+        figures.push(figure);
     }
 
-    println!("| dataset | images | grefel img/s | Python img/s | ratio |");
-    println!("| --- | ---: | ---: | ---: | ---: |");
+    println!(
+        "| dataset | images | grefel img/s (median) | Python img/s (median) | ratio | grefel runs | Python runs |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | --- | --- |");
     for f in &figures {
         println!(
-            "| {} | {} | {:.0} | {:.0} | {:.2}x |",
+            "| {} | {} | {:.0} | {:.0} | {:.2}x | {} | {} |",
             f.dataset,
             f.images,
-            f.rust_per_s,
-            f.python_per_s,
-            f.rust_per_s / f.python_per_s
+            f.rust_per_s(),
+            f.python_per_s(),
+            f.rust_per_s() / f.python_per_s(),
+            runs(&f.rust_runs),
+            runs(&f.python_runs)
         );
     }
     let total: u64 = figures.iter().map(|f| f.images).sum();
-    let rust_time: f64 = figures.iter().map(|f| f.images as f64 / f.rust_per_s).sum();
-    let py_time: f64 = figures.iter().map(|f| f.images as f64 / f.python_per_s).sum();
+    let rust_time: f64 = figures.iter().map(|f| f.images as f64 / f.rust_per_s()).sum();
+    let py_time: f64 = figures.iter().map(|f| f.images as f64 / f.python_per_s()).sum();
     println!(
-        "bench ingest: {total} images, {threads} threads, grefel {:.0} img/s, Python {:.0} img/s, ratio {:.2}x",
+        "bench ingest: {total} images, {threads} threads, {} runs each, medians: grefel {:.0} img/s, Python {:.0} img/s, ratio {:.2}x",
+        args.repeat,
         total as f64 / rust_time,
         total as f64 / py_time,
         py_time / rust_time
@@ -238,4 +280,17 @@ fn write_affectnet(root: &Path, count: usize) -> Result<()> {
         std::fs::write(lists.join("validation.csv"), header)?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&[7.0]), 7.0);
+        assert!(median(&[]).is_nan());
+    }
 }

@@ -55,3 +55,120 @@ fn short_training_on_libtorch_cpu() {
     let b = train(&cfg, &data, &tmp.path().join("runs-b"), "libtorch-cpu", &NoProgress).expect("train again");
     assert_eq!(a.metrics["test"], b.metrics["test"], "one seed, one backend: the same numbers");
 }
+
+/// Batch norm on libtorch (the vendored burn-tch routes it to libtorch kernels, PATCHES.md §2)
+/// against burn's reference formula (the generic `ModuleOps` default, which the Flex CPU backend
+/// runs), in f32 and f64: the training forward with its batch statistics, the gradients of the
+/// input, gamma and beta, and the inference forward with given statistics.
+mod batch_norm {
+    use grefel_model::burn::tensor::module::{batch_norm, batch_norm_train};
+    use grefel_model::burn::tensor::{DType, Device, Tensor, TensorData};
+    use grefel_model::device_from_str;
+
+    const SHAPE: [usize; 4] = [4, 3, 5, 6];
+    const EPS: f64 = 1e-5;
+
+    /// Deterministic values in [-1, 1) with a per-channel offset (channel means far from zero, so
+    /// a formula that loses precision when centring shows up) and one near-constant channel.
+    fn input() -> Vec<f64> {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let per_channel = SHAPE[2] * SHAPE[3];
+        (0..SHAPE.iter().product::<usize>())
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let u = (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+                match (i / per_channel) % SHAPE[1] {
+                    0 => 12.0 + 3.0 * u,
+                    1 => -4.0 + 0.5 * u,
+                    _ => 0.25 + 1e-3 * u,
+                }
+            })
+            .collect()
+    }
+
+    struct Outputs {
+        output: Vec<f64>,
+        mean: Vec<f64>,
+        variance: Vec<f64>,
+        x_grad: Vec<f64>,
+        gamma_grad: Vec<f64>,
+        beta_grad: Vec<f64>,
+        inference: Vec<f64>,
+    }
+
+    fn values<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+        t.into_data().iter::<f64>().collect()
+    }
+
+    fn run(base: &Device, dtype: DType) -> Outputs {
+        let device = base.clone().autodiff();
+        let x_values = input();
+        let dy: Vec<f64> =
+            x_values.iter().enumerate().map(|(i, v)| (v * 0.37 + i as f64 * 0.011).sin()).collect();
+        let tensor4 = |v: Vec<f64>, d: &Device| Tensor::<4>::from_data(TensorData::new(v, SHAPE), (d, dtype));
+        let tensor1 =
+            |v: Vec<f64>, d: &Device| Tensor::<1>::from_data(TensorData::new(v, [SHAPE[1]]), (d, dtype));
+
+        let x = tensor4(x_values.clone(), &device).require_grad();
+        let gamma = tensor1(vec![1.5, -0.7, 0.3], &device).require_grad();
+        let beta = tensor1(vec![0.2, 0.0, -1.1], &device).require_grad();
+        let r = batch_norm_train(x.clone(), gamma.clone(), beta.clone(), EPS);
+        let grads = (r.output.clone() * tensor4(dy, &device)).sum().backward();
+        let grad = |t: &Tensor<4>| values(t.grad(&grads).expect("x has a gradient"));
+        let grad1 = |t: &Tensor<1>| values(t.grad(&grads).expect("parameter has a gradient"));
+
+        let inference = batch_norm(
+            tensor4(x_values, base),
+            tensor1(vec![1.5, -0.7, 0.3], base),
+            tensor1(vec![0.2, 0.0, -1.1], base),
+            tensor1(vec![11.0, -3.5, 0.5], base),
+            tensor1(vec![4.0, 0.09, 1e-6], base),
+            EPS,
+        );
+        Outputs {
+            x_grad: grad(&x),
+            gamma_grad: grad1(&gamma),
+            beta_grad: grad1(&beta),
+            output: values(r.output),
+            mean: values(r.mean),
+            variance: values(r.variance),
+            inference: values(inference),
+        }
+    }
+
+    /// Largest difference relative to the largest magnitude of the reference.
+    fn assert_close(what: &str, got: &[f64], want: &[f64], tolerance: f64) {
+        assert_eq!(got.len(), want.len(), "{what}: lengths");
+        let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs())).max(1e-30);
+        let worst = got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / scale;
+        assert!(worst <= tolerance, "{what}: relative difference {worst:.3e} > {tolerance:.0e}");
+    }
+
+    fn compare(dtype: DType, tolerance: f64) {
+        let torch = run(&device_from_str("libtorch-cpu").expect("libtorch"), dtype);
+        let reference = run(&Device::flex(), dtype);
+        assert_close("output", &torch.output, &reference.output, tolerance);
+        assert_close("mean", &torch.mean, &reference.mean, tolerance);
+        assert_close("variance", &torch.variance, &reference.variance, tolerance);
+        assert_close("x gradient", &torch.x_grad, &reference.x_grad, tolerance);
+        assert_close("gamma gradient", &torch.gamma_grad, &reference.gamma_grad, tolerance);
+        assert_close("beta gradient", &torch.beta_grad, &reference.beta_grad, tolerance);
+        assert_close("inference output", &torch.inference, &reference.inference, tolerance);
+        // The comparison has teeth: the gradients are not all zero and the statistics are the
+        // input's (channel means 12, -4 and 0.25).
+        assert!(torch.x_grad.iter().any(|g| g.abs() > 1e-3));
+        assert!((torch.mean[0] - 12.0).abs() < 0.5 && (torch.mean[1] + 4.0).abs() < 0.2);
+    }
+
+    #[test]
+    fn matches_burns_formula_in_f32() {
+        compare(DType::F32, 1e-5);
+    }
+
+    #[test]
+    fn matches_burns_formula_in_f64() {
+        compare(DType::F64, 1e-12);
+    }
+}

@@ -2,7 +2,7 @@ use crate::{IntoKind, LibTorch, TchTensor};
 use burn_backend::{
     IntDType, TensorMetadata,
     ops::{
-        AttentionModuleOptions, ConvOptions, ConvTransposeOptions, DeformConv2dBackward,
+        AttentionModuleOptions, BatchNormTrain, BatchNormTrainBackward, ConvOptions, ConvTransposeOptions, DeformConv2dBackward,
         DeformConvOptions, InterpolateMode, InterpolateOptions, MaxPool1dWithIndices,
         MaxPool2dBackward, MaxPool2dWithIndices, ModuleOps, attention::attention_fallback,
         conv::pad_asymmetric_conv_input,
@@ -11,6 +11,92 @@ use burn_backend::{
 };
 
 impl ModuleOps<Self> for LibTorch {
+    // grefel patch (PATCHES.md §2): batch norm through libtorch's fused kernels instead of
+    // burn's generic decomposition (reductions and broadcasts, each a full pass with a copy).
+
+    fn batch_norm(
+        x: TchTensor,
+        gamma: TchTensor,
+        beta: TchTensor,
+        mean: TchTensor,
+        variance: TchTensor,
+        epsilon: f64,
+    ) -> TchTensor {
+        // One fused pass: (x - mean) / sqrt(variance + epsilon) * gamma + beta.
+        TchTensor::new(x.tensor.batch_norm(
+            Some(&gamma.tensor),
+            Some(&beta.tensor),
+            Some(&mean.tensor),
+            Some(&variance.tensor),
+            false,
+            0.0,
+            epsilon,
+            true,
+        ))
+    }
+
+    fn batch_norm_train(
+        x: TchTensor,
+        gamma: TchTensor,
+        beta: TchTensor,
+        epsilon: f64,
+    ) -> BatchNormTrain<Self> {
+        // The statistics in one reduction (Welford), then the fused normalisation with them.
+        // libtorch's own training-mode kernel returns 1/sqrt(var + eps) instead of the variance,
+        // and recovering the variance from it loses precision for near-constant channels.
+        let dims = batch_norm_reduce_dims(&x.tensor);
+        let (variance, mean) = x.tensor.var_mean_correction(Some(dims.as_slice()), 0, false);
+        let output = x.tensor.batch_norm(
+            Some(&gamma.tensor),
+            Some(&beta.tensor),
+            Some(&mean),
+            Some(&variance),
+            false,
+            0.0,
+            epsilon,
+            true,
+        );
+        BatchNormTrain::new(
+            TchTensor::new(output),
+            TchTensor::new(mean),
+            TchTensor::new(variance),
+        )
+    }
+
+    fn batch_norm_train_backward(
+        x: TchTensor,
+        gamma: TchTensor,
+        mean: TchTensor,
+        variance: TchTensor,
+        epsilon: f64,
+        output_grad: TchTensor,
+    ) -> BatchNormTrainBackward<Self> {
+        let (x, gamma, mean, grad) = (&x.tensor, &gamma.tensor, &mean.tensor, &output_grad.tensor);
+        let invstd = (&variance.tensor + epsilon).rsqrt();
+        let dims = batch_norm_reduce_dims(x);
+        let channels = x.size()[1];
+        let count = x.numel() as i64 / channels.max(1);
+        // burn's formula in libtorch ops, five passes over the activations (libtorch's own
+        // `native_batch_norm_backward` has no tch binding; its CUDA halves
+        // `batch_norm_backward_reduce`/`_elemt` do, but are CUDA-only and untested here):
+        //   x_grad = k·dy + a·(x - mean) + c per channel, with k = gamma·invstd,
+        //   a = -k·invstd²·Σdy(x-mean)/n and c = -k·Σdy/n.
+        let per_channel = batch_norm_channel_shape(x);
+        let xmu = x - mean.reshape(per_channel.as_slice());
+        let sum_dy = grad.sum_dim_intlist(Some(dims.as_slice()), false, None::<tch::Kind>);
+        let sum_dy_xmu = (grad * &xmu).sum_dim_intlist(Some(dims.as_slice()), false, None::<tch::Kind>);
+        let k = gamma * &invstd;
+        let a = -(&k * &invstd * &invstd * &sum_dy_xmu) / count as f64;
+        let c = -(&k * &sum_dy) / count as f64;
+        let x_grad = c.reshape(per_channel.as_slice()).addcmul(&xmu, &a.reshape(per_channel.as_slice()));
+        let x_grad = x_grad.addcmul(grad, &k.reshape(per_channel.as_slice()));
+        BatchNormTrainBackward::new(
+            TchTensor::new(x_grad),
+            TchTensor::new(sum_dy_xmu * invstd),
+            TchTensor::new(sum_dy),
+        )
+    }
+
     fn embedding(weights: TchTensor, indices: TchTensor) -> TchTensor {
         // Workaround for MPS "Placeholder storage has not been allocated" error.
         // See: https://github.com/pytorch/pytorch/issues/123995
@@ -631,4 +717,16 @@ mod tests {
         let expected = TensorData::from([3.0f32 * 2.0f32.ln()]);
         out.assert_approx_eq::<f32>(&expected, Tolerance::rel_abs(1e-3, 1e-3));
     }
+}
+
+/// The dimensions batch norm reduces over: all but the channel dimension (1).
+fn batch_norm_reduce_dims(x: &tch::Tensor) -> Vec<i64> {
+    (0..x.dim() as i64).filter(|&d| d != 1).collect()
+}
+
+/// `[1, channels, 1, ...]`: a per-channel vector shaped to broadcast against `x`.
+fn batch_norm_channel_shape(x: &tch::Tensor) -> Vec<i64> {
+    let mut shape = vec![1; x.dim()];
+    shape[1] = x.size()[1];
+    shape
 }
