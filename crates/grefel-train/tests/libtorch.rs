@@ -1,6 +1,8 @@
 //! The libtorch backend (`--features tch`, `cargo xtask setup-libtorch` first): a short training
 //! run on `libtorch-cpu` finishes with finite, in-range metrics, and two runs with one seed give
-//! identical metrics. CI builds the feature and runs this test.
+//! identical metrics; the batch-norm ops of the vendored burn-tch match burn's formula in f32 and
+//! f64; the whole `micro` model gives the same loss and gradients on libtorch as on the default
+//! CPU backend. CI builds the feature and runs these tests.
 
 #![cfg(feature = "tch")]
 
@@ -170,5 +172,69 @@ mod batch_norm {
     #[test]
     fn matches_burns_formula_in_f64() {
         compare(DType::F64, 1e-12);
+    }
+}
+
+/// The whole `micro` model, one batch: the same weights give the same distributions, loss and
+/// gradient norm on libtorch as on the default CPU backend (burn's Flex).
+mod one_batch {
+    use grefel_model::burn::module::Module;
+    use grefel_model::burn::optim::GradientsParams;
+    use grefel_model::burn::store::ModuleRecord;
+    use grefel_model::burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
+    use grefel_model::{Grefel, ModelConfig, device_from_str, loss};
+    use grefel_train::sam::grad_norm;
+
+    struct Figures {
+        p: Vec<f64>,
+        losses: Vec<f64>,
+        grad_norm: f64,
+    }
+
+    fn run(device: &Device, cfg: &ModelConfig, weights: &[u8]) -> Figures {
+        let device = device.clone().autodiff();
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(weights.to_vec())).expect("record");
+        let model = Grefel::new(cfg.clone(), &device).expect("model").try_load_record(record).expect("load");
+        let (b, s) = (4, cfg.image_size);
+        let images: Vec<f32> = (0..b * 3 * s * s).map(|i| ((i as f32) * 0.137).sin() * 0.8).collect();
+        let landmarks: Vec<f32> =
+            (0..b * 68 * 2).map(|i| 4.0 + ((i * 7919) % 97) as f32 / 97.0 * (s as f32 - 8.0)).collect();
+        let images = Tensor::<4>::from_data(TensorData::new(images, [b, 3, s, s]), &device);
+        let landmarks = Tensor::<3>::from_data(TensorData::new(landmarks, [b, 68, 2]), &device);
+        let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 3, 5, 6], [b]), &device);
+        let out = model.forward(images, Some(landmarks), 0.5).expect("forward");
+        let parts = loss(&out, labels, None, &cfg.loss).expect("loss");
+        let losses = [&parts.total, &parts.cls, &parts.anchor, &parts.center]
+            .into_iter()
+            .map(|t| t.clone().detach().into_data().iter::<f64>().next().expect("a value"))
+            .collect();
+        let p = out.p.clone().detach().into_data().iter::<f64>().collect();
+        let grads = GradientsParams::from_grads(parts.total.backward(), &model);
+        Figures { p, losses, grad_norm: grad_norm(&model, &grads) }
+    }
+
+    #[test]
+    fn libtorch_and_flex_agree_on_loss_and_gradients() {
+        let cfg = ModelConfig::preset("micro").expect("micro");
+        assert!(!cfg.draws_in_training(), "no random draws, so both backends see the same network");
+        let flex = Device::flex();
+        let weights =
+            Grefel::new(cfg.clone(), &flex).expect("model").into_record().into_bytes().expect("bytes");
+        let a = run(&flex, &cfg, &weights);
+        let b = run(&device_from_str("libtorch-cpu").expect("libtorch"), &cfg, &weights);
+        eprintln!("flex: losses {:?}, gradient norm {}", a.losses, a.grad_norm);
+        eprintln!("libtorch: losses {:?}, gradient norm {}", b.losses, b.grad_norm);
+        let worst_p = a.p.iter().zip(&b.p).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+        assert!(worst_p < 1e-5, "p differs by {worst_p:.3e}");
+        for (i, (x, y)) in a.losses.iter().zip(&b.losses).enumerate() {
+            assert!((x - y).abs() < 1e-5 * x.abs().max(1.0), "loss term {i}: flex {x}, libtorch {y}");
+        }
+        let rel = (a.grad_norm - b.grad_norm).abs() / a.grad_norm;
+        assert!(
+            a.grad_norm > 0.0 && rel < 1e-4,
+            "gradient norm: flex {}, libtorch {}",
+            a.grad_norm,
+            b.grad_norm
+        );
     }
 }
