@@ -66,8 +66,21 @@ enum Command {
     Fixtures(fixtures::FixturesArgs),
 }
 
-/// The workspace root (xtask lives one folder below it).
+/// The workspace root: `$GREFEL_ROOT` when set; else the nearest folder at or above the current
+/// one that holds this workspace (`xtask/Cargo.toml` and `bench/`), so that a binary copied to
+/// another machine (the GPU recipe in `bench/gpu-check.sh`) finds its checkout there; else the
+/// folder the binary was built in.
 pub fn workspace_root() -> PathBuf {
+    if let Some(root) = std::env::var_os("GREFEL_ROOT") {
+        return PathBuf::from(root);
+    }
+    let is_root = |d: &Path| d.join("xtask/Cargo.toml").is_file() && d.join("bench").is_dir();
+    if let Some(found) = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| cwd.ancestors().find(|d| is_root(d)).map(Path::to_path_buf))
+    {
+        return found;
+    }
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
