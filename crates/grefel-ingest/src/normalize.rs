@@ -116,16 +116,22 @@ pub fn normalize(
         }
         None => (0, 0, w, h),
     };
-    let rgb = to_rgb(img, cfg.background);
+    // An RGB source (every JPEG) converts for free and its crop stays a view; any other source is
+    // cut to the box first, so pixels outside it are never converted.
+    let (rgb, [cl, ct]) = match img {
+        DynamicImage::ImageRgb8(rgb) => (rgb, [l, t]),
+        other if (sw, sh) != (w, h) => (to_rgb(other.crop_imm(l, t, sw, sh), cfg.background), [0, 0]),
+        other => (to_rgb(other, cfg.background), [0, 0]),
+    };
     let (width, height) = cfg.size.map_or((sw, sh), |s| (s, s));
     let pixels = if (width, height) == (sw, sh) {
-        if (sw, sh) == (w, h) {
+        if rgb.dimensions() == (sw, sh) {
             rgb.into_raw()
         } else {
-            image::imageops::crop_imm(&rgb, l, t, sw, sh).to_image().into_raw()
+            image::imageops::crop_imm(&rgb, cl, ct, sw, sh).to_image().into_raw()
         }
     } else {
-        resize(&rgb, [l, t, sw, sh], width, height)?
+        resize(&rgb, [cl, ct, sw, sh], width, height)?
     };
     let mut png = Vec::with_capacity(pixels.len() + 1024);
     PngEncoder::new_with_quality(&mut png, CompressionType::Fast, FilterType::Sub)
@@ -201,6 +207,26 @@ mod tests {
         let flat = RgbImage::from_pixel(50, 50, image::Rgb([17, 130, 250]));
         let n = normalize(DynamicImage::ImageRgb8(flat), Some([10, 10, 33, 33]), &cfg).expect("resize");
         assert!(decode(&n.png).expect("decode").into_rgb8().pixels().all(|p| p.0 == [17, 130, 250]));
+    }
+
+    #[test]
+    fn other_sources_are_cut_to_the_box_before_conversion() {
+        // Grey and RGBA sources with a box: cutting first gives the bytes that converting the
+        // whole image and then cutting would.
+        let rgba =
+            RgbaImage::from_fn(30, 20, |x, y| Rgba([(x * 8) as u8, (y * 12) as u8, 90, (x * y) as u8]));
+        let grey = image::GrayImage::from_fn(30, 20, |x, y| image::Luma([(x * 5 + y * 3) as u8]));
+        for img in [DynamicImage::ImageRgba8(rgba), DynamicImage::ImageLuma8(grey)] {
+            let bg = [10, 200, 30];
+            let whole = DynamicImage::ImageRgb8(to_rgb(img.clone(), bg));
+            for size in [None, Some(6)] {
+                let cfg = ImageConfig { size, background: bg };
+                let cut = normalize(img.clone(), Some([4, 3, 17, 12]), &cfg).expect("cut first");
+                let converted = normalize(whole.clone(), Some([4, 3, 17, 12]), &cfg).expect("convert first");
+                assert_eq!(cut.png, converted.png, "{:?}, size {size:?}", img.color());
+                assert_eq!((cut.offset, cut.scale), (converted.offset, converted.scale));
+            }
+        }
     }
 
     #[test]
