@@ -119,25 +119,26 @@ fn ingest(args: IngestBenchArgs) -> Result<()> {
     let mut figures = Vec::new();
     for (dataset, data_root) in [("rafdb", &rafdb_root), ("affectnet", &affectnet_root)] {
         let mut figure = Figure { dataset, images: 0, rust_runs: Vec::new(), python_runs: Vec::new() };
+        let out = dir.join("out-rust");
+        let cfg = PrepareSettings {
+            dataset: None,
+            adapter: dataset.into(),
+            variant: None,
+            root: data_root.clone(),
+            out: out.clone(),
+            rows_per_shard: 1024,
+            image: ImageConfig { size: Some(args.size), ..ImageConfig::default() },
+            split: SplitConfig::default(),
+        }
+        .validate()?;
+        let py_out = dir.join("out-python").join(dataset);
         for run in 0..args.repeat {
-            let out = dir.join("out-rust");
+            // Each run starts from nothing (no shard reused, no output left from the last run).
             let _ = std::fs::remove_dir_all(out.join(dataset));
-            let settings = PrepareSettings {
-                dataset: None,
-                adapter: dataset.into(),
-                variant: None,
-                root: data_root.clone(),
-                out: out.clone(),
-                rows_per_shard: 1024,
-                image: ImageConfig { size: Some(args.size), ..ImageConfig::default() },
-                split: SplitConfig::default(),
-            };
-            let cfg = settings.validate()?;
             let start = Instant::now();
             let summary = prepare(&cfg, &NoProgress)?;
             let rust_s = start.elapsed().as_secs_f64();
 
-            let py_out = dir.join("out-python").join(dataset);
             let _ = std::fs::remove_dir_all(&py_out);
             let output = Command::new(&python)
                 .arg(&script)
@@ -161,16 +162,17 @@ fn ingest(args: IngestBenchArgs) -> Result<()> {
                     summary.rows
                 );
             }
-            figure.images = summary.rows;
-            figure.rust_runs.push(summary.rows as f64 / rust_s);
-            figure.python_runs.push(py_images as f64 / py_s);
+            let (rust_per_s, python_per_s) = (summary.rows as f64 / rust_s, py_images as f64 / py_s);
             tracing::info!(
                 dataset,
                 run = run + 1,
-                grefel = format!("{:.0}", summary.rows as f64 / rust_s),
-                python = format!("{:.0}", py_images as f64 / py_s),
+                grefel = format!("{rust_per_s:.0}"),
+                python = format!("{python_per_s:.0}"),
                 "images per second"
             );
+            figure.images = summary.rows;
+            figure.rust_runs.push(rust_per_s);
+            figure.python_runs.push(python_per_s);
         }
         figures.push(figure);
     }

@@ -2,10 +2,10 @@ use crate::{IntoKind, LibTorch, TchTensor};
 use burn_backend::{
     IntDType, TensorMetadata,
     ops::{
-        AttentionModuleOptions, BatchNormTrain, BatchNormTrainBackward, ConvOptions, ConvTransposeOptions, DeformConv2dBackward,
-        DeformConvOptions, InterpolateMode, InterpolateOptions, MaxPool1dWithIndices,
-        MaxPool2dBackward, MaxPool2dWithIndices, ModuleOps, attention::attention_fallback,
-        conv::pad_asymmetric_conv_input,
+        AttentionModuleOptions, BatchNormTrain, BatchNormTrainBackward, ConvOptions,
+        ConvTransposeOptions, DeformConv2dBackward, DeformConvOptions, InterpolateMode,
+        InterpolateOptions, MaxPool1dWithIndices, MaxPool2dBackward, MaxPool2dWithIndices,
+        ModuleOps, attention::attention_fallback, conv::pad_asymmetric_conv_input,
     },
     tensor::{FloatTensor, IntTensor},
 };
@@ -45,7 +45,9 @@ impl ModuleOps<Self> for LibTorch {
         // libtorch's own training-mode kernel returns 1/sqrt(var + eps) instead of the variance,
         // and recovering the variance from it loses precision for near-constant channels.
         let dims = batch_norm_reduce_dims(&x.tensor);
-        let (variance, mean) = x.tensor.var_mean_correction(Some(dims.as_slice()), 0, false);
+        let (variance, mean) = x
+            .tensor
+            .var_mean_correction(Some(dims.as_slice()), 0, false);
         let output = x.tensor.batch_norm(
             Some(&gamma.tensor),
             Some(&beta.tensor),
@@ -84,11 +86,14 @@ impl ModuleOps<Self> for LibTorch {
         let per_channel = batch_norm_channel_shape(x);
         let xmu = x - mean.reshape(per_channel.as_slice());
         let sum_dy = grad.sum_dim_intlist(Some(dims.as_slice()), false, None::<tch::Kind>);
-        let sum_dy_xmu = (grad * &xmu).sum_dim_intlist(Some(dims.as_slice()), false, None::<tch::Kind>);
+        let sum_dy_xmu =
+            (grad * &xmu).sum_dim_intlist(Some(dims.as_slice()), false, None::<tch::Kind>);
         let k = gamma * &invstd;
         let a = -(&k * &invstd * &invstd * &sum_dy_xmu) / count as f64;
         let c = -(&k * &sum_dy) / count as f64;
-        let x_grad = c.reshape(per_channel.as_slice()).addcmul(&xmu, &a.reshape(per_channel.as_slice()));
+        let x_grad = c
+            .reshape(per_channel.as_slice())
+            .addcmul(&xmu, &a.reshape(per_channel.as_slice()));
         let x_grad = x_grad.addcmul(grad, &k.reshape(per_channel.as_slice()));
         BatchNormTrainBackward::new(
             TchTensor::new(x_grad),
