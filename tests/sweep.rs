@@ -1,7 +1,8 @@
 //! End-to-end test of a sweep: synthetic data → prepare → a frozen K × noise plan of training
 //! runs (the `micro` preset) → the report. A clean sweep and a sweep interrupted after two cells
 //! and then resumed give byte-identical tables and plots, the resumed run doing only the
-//! unfinished cells; noisy cells carry a correction rate, clean ones do not.
+//! unfinished cells; two CPU workers give the same report as one; noisy cells carry a correction
+//! rate, clean ones do not.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -139,6 +140,17 @@ fn clean_and_resumed_sweeps_give_identical_reports() {
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     for (name, bytes) in &a {
         assert!(bytes == &b[name], "{name} differs between the clean and the resumed sweep");
+    }
+
+    // Two CPU workers (each cell on a one-thread pool of its own) give the same report.
+    assert!(runner.shares_device("cpu") && !runner.shares_device("cuda:0"));
+    let parallel = tmp.path().join("parallel");
+    let s = run_plan(&plan, &parallel, &["cpu".to_string(), "cpu".to_string()], &runner).expect("parallel");
+    assert_eq!((s.ran, s.failed.len()), (4, 0), "{:?}", s.failed);
+    grefel_report::render(&parallel, &grefel_report::ReportConfig::PAPER).expect("report");
+    let c = report_files(&parallel);
+    for (name, bytes) in &a {
+        assert!(bytes == &c[name], "{name} differs between one and two CPU workers");
     }
 
     // A different plan in the same folder is refused.

@@ -1,7 +1,8 @@
 //! `cargo xtask sweep-anchors`, `sweep-smoothing` and `sweep`: grids of training runs.
 //!
 //! The grid is resolved and printed first, then frozen as `plan.json` in the sweep folder (each
-//! cell's complete training configuration and its id); cells run one per device, finished cells
+//! cell's complete training configuration and its id); cells run one per device (`--jobs N` at
+//! once on the CPU backend, each on a one-thread pool of its own), finished cells
 //! are never rerun, and a killed sweep resumes where it stopped (inside the interrupted cell, from
 //! its last epoch checkpoint). The report is rendered from the stored results at the end; the
 //! last line printed is the path of `table.csv`.
@@ -51,6 +52,10 @@ pub struct SweepOptions {
     /// device at most once).
     #[arg(long = "device", default_value = "cpu")]
     devices: Vec<String>,
+    /// Cells run at once on the CPU backend (`cpu`), each on one thread of its own
+    /// [default: the number of cores]. A cell's numbers do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
     /// Folder of the prepared datasets [default: the pipeline's [prepare].out, else data].
     #[arg(long)]
     data: Option<PathBuf>,
@@ -238,12 +243,13 @@ fn run(
         .as_ref()
         .map_or_else(|| root.join("runs/sweeps").join(format!("{command}-{plan_id}")), resolve);
     let grid: Vec<String> = plan.axes.iter().map(|a| format!("{} {}", a.name, values(&a.values))).collect();
+    let workers = workers(&options.devices, options.jobs)?;
     println!(
         "{command}: {} cells = {} on {} [{}], dataset {}, preset {}, {} epochs -> {}",
         plan.cells.len(),
         grid.join(" × "),
-        if options.devices.len() == 1 { "device" } else { "devices" },
-        options.devices.join(", "),
+        if workers.len() == 1 { "worker" } else { "workers" },
+        workers.join(", "),
         settings.dataset,
         settings.preset,
         settings.epochs,
@@ -264,7 +270,7 @@ fn run(
 
     let inner = TrainCellRunner::new(data);
     let runner = Logged { inner, plan: &plan };
-    let summary = run_plan(&plan, &out, &options.devices, &runner)?;
+    let summary = run_plan(&plan, &out, &workers, &runner)?;
     for (id, error) in &summary.failed {
         tracing::error!(cell = %id, "{error}");
     }
@@ -283,6 +289,23 @@ fn run(
         bail!("{} of {} cells failed (see above); rerun to retry them", summary.failed.len(), summary.cells);
     }
     Ok(report.table_csv)
+}
+
+/// One entry per worker: each `cpu` device `jobs` times (default: the number of cores), every
+/// other device once.
+fn workers(devices: &[String], jobs: Option<usize>) -> Result<Vec<String>> {
+    if jobs == Some(0) {
+        bail!("--jobs 0: at least one cell must run");
+    }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let jobs = jobs.unwrap_or(cores);
+    Ok(devices
+        .iter()
+        .flat_map(|d| {
+            let n = if matches!(d.trim().to_ascii_lowercase().as_str(), "cpu" | "flex") { jobs } else { 1 };
+            std::iter::repeat_n(d.clone(), n)
+        })
+        .collect())
 }
 
 /// `[4, 5, 6]` as `4,5,6`.
@@ -318,6 +341,10 @@ impl CellRunner for Logged<'_> {
             metrics["seconds"]
         );
         Ok(metrics)
+    }
+
+    fn shares_device(&self, device: &str) -> bool {
+        self.inner.shares_device(device)
     }
 }
 

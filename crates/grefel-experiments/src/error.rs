@@ -20,6 +20,9 @@ pub enum ExperimentError {
     /// A noise specification is invalid.
     #[error("invalid noise specification: {0}")]
     Spec(String),
+    /// A sweep's plan, grid or workers cannot be used.
+    #[error("sweep: {0}")]
+    Sweep(String),
     /// A noisy-label file is malformed.
     #[error("{path}:{line}: {detail}")]
     Malformed {

@@ -8,7 +8,9 @@
 //! - A cell is finished when `<out>/cells/<id>/metrics.json` exists (written atomically, last):
 //!   finished cells are never rerun. Unfinished cells run again (the training stage resumes from
 //!   its own checkpoints where it has them).
-//! - With several devices, one worker per device takes the next unfinished cell.
+//! - Workers take the next unfinished cell: one per device, or several on a device whose runner
+//!   keeps a cell's numbers independent of what else runs ([`CellRunner::shares_device`]; the
+//!   training runner does for the CPU backend, where each cell has its own one-thread pool).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -63,14 +65,14 @@ pub fn set_key(config: &mut Value, key: &str, value: Value) -> Result<(), Experi
     let mut node = config;
     let parts: Vec<&str> = key.split('.').collect();
     if parts.iter().any(|p| p.is_empty()) {
-        return Err(ExperimentError::Spec(format!("configuration key `{key}` has an empty part")));
+        return Err(ExperimentError::Sweep(format!("configuration key `{key}` has an empty part")));
     }
     for (i, part) in parts.iter().enumerate() {
         if node.is_null() {
             *node = Value::Object(Default::default());
         }
         let obj = node.as_object_mut().ok_or_else(|| {
-            ExperimentError::Spec(format!("`{}` in key `{key}` is not a table", parts[..i].join(".")))
+            ExperimentError::Sweep(format!("`{}` in key `{key}` is not a table", parts[..i].join(".")))
         })?;
         if i + 1 == parts.len() {
             obj.insert((*part).to_string(), value);
@@ -90,7 +92,7 @@ impl Plan {
     /// Expands `base` over the grid of `axes`.
     pub fn new(base: &Value, axes: Vec<Axis>) -> Result<Plan, ExperimentError> {
         if axes.iter().any(|a| a.values.is_empty()) {
-            return Err(ExperimentError::Spec("every sweep axis needs at least one value".into()));
+            return Err(ExperimentError::Sweep("every sweep axis needs at least one value".into()));
         }
         let mut cells = Vec::new();
         let total: usize = axes.iter().map(|a| a.values.len()).product();
@@ -115,11 +117,11 @@ impl Plan {
     pub fn freeze(&self, out: &Path) -> Result<(), ExperimentError> {
         let path = out.join(PLAN_FILE);
         let mut text = serde_json::to_vec_pretty(self)
-            .map_err(|e| ExperimentError::Spec(format!("serialising the plan: {e}")))?;
+            .map_err(|e| ExperimentError::Sweep(format!("serialising the plan: {e}")))?;
         text.push(b'\n');
         match std::fs::read(&path) {
             Ok(existing) if existing == text => Ok(()),
-            Ok(_) => Err(ExperimentError::Spec(format!(
+            Ok(_) => Err(ExperimentError::Sweep(format!(
                 "{} holds a different plan; use another --out folder (or remove it) to run this grid",
                 path.display()
             ))),
@@ -143,6 +145,12 @@ impl Plan {
 pub trait CellRunner: Sync {
     /// Trains and evaluates `cell` in `dir` on `device`.
     fn run(&self, cell: &Cell, dir: &Path, device: &str) -> Result<Value, String>;
+
+    /// Whether several workers may run cells on `device` at once, each cell giving the numbers
+    /// it gives alone. By default they may not: one worker per device.
+    fn shares_device(&self, _device: &str) -> bool {
+        false
+    }
 }
 
 /// What [`run_plan`] did.
@@ -158,25 +166,27 @@ pub struct SweepSummary {
     pub failed: Vec<(String, String)>,
 }
 
-/// Runs every unfinished cell of `plan` (frozen in `out`) on `devices`, one worker per device.
+/// Runs every unfinished cell of `plan` (frozen in `out`) with one worker per entry of
+/// `workers` (a device name; a device may be listed several times only where
+/// [`CellRunner::shares_device`] allows it).
 pub fn run_plan(
     plan: &Plan,
     out: &Path,
-    devices: &[String],
+    workers: &[String],
     runner: &dyn CellRunner,
 ) -> Result<SweepSummary, ExperimentError> {
-    if devices.is_empty() {
-        return Err(ExperimentError::Spec("a sweep needs at least one device".into()));
+    if workers.is_empty() {
+        return Err(ExperimentError::Sweep("a sweep needs at least one device".into()));
     }
-    // Two workers on one device would not reproduce a sequential run: on the CPU backend, the
-    // thread pool that both share splits floating-point reductions differently under contention
-    // (measured: two one-epoch cells ended at losses 4.229 and 4.146 for the same cell).
+    // Two workers on a device that does not isolate them would not reproduce a sequential run:
+    // two cells sharing the CPU backend's thread pool split floating-point reductions
+    // differently under contention (measured: losses 4.229 and 4.146 for the same cell).
     let mut seen = std::collections::BTreeSet::new();
-    for d in devices {
-        if !seen.insert(d.trim().to_ascii_lowercase()) {
-            return Err(ExperimentError::Spec(format!(
-                "device `{d}` is given twice: cells run one at a time per device (two cells sharing a \
-                 device would not reproduce the numbers of a sequential run)"
+    for d in workers {
+        if !seen.insert(d.trim().to_ascii_lowercase()) && !runner.shares_device(d) {
+            return Err(ExperimentError::Sweep(format!(
+                "device `{d}` is given twice: cells run one at a time on it (two cells sharing it \
+                 would not reproduce the numbers of a sequential run)"
             )));
         }
     }
@@ -189,7 +199,7 @@ pub fn run_plan(
     });
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
-        for device in devices {
+        for device in workers {
             let (todo, next, summary) = (&todo, &next, &summary);
             scope.spawn(move || {
                 loop {
@@ -298,6 +308,36 @@ mod tests {
         let other = Plan::new(&json!({"seed": 1}), p.axes.clone()).expect("plan");
         let e = run_plan(&other, dir.path(), &devices, &fixed).expect_err("different plan");
         assert!(e.to_string().contains("different plan"), "{e}");
+    }
+
+    /// A runner that lets several workers share `cpu`.
+    struct Sharing(Fake);
+
+    impl CellRunner for Sharing {
+        fn run(&self, cell: &Cell, dir: &Path, device: &str) -> Result<Value, String> {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            self.0.run(cell, dir, device)
+        }
+
+        fn shares_device(&self, device: &str) -> bool {
+            device == "cpu"
+        }
+    }
+
+    #[test]
+    fn several_workers_share_a_device_that_allows_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let runner = Sharing(Fake { calls: Mutex::new(vec![]), fail_on: None });
+        let workers = vec!["cpu".to_string(); 3];
+        let s = run_plan(&plan(), dir.path(), &workers, &runner).expect("run");
+        assert_eq!((s.cells, s.ran, s.failed.len()), (6, 6, 0));
+        let calls = runner.0.calls.lock().expect("lock");
+        let ids: std::collections::BTreeSet<&str> = calls.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!((calls.len(), ids.len()), (6, 6), "each cell ran exactly once");
+        drop(calls);
+        let e = run_plan(&plan(), dir.path(), &["cuda:0".to_string(), "cuda:0".to_string()], &runner)
+            .expect_err("cuda:0 is not shareable");
+        assert!(e.to_string().contains("given twice"), "{e}");
     }
 
     #[test]

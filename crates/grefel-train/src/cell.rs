@@ -29,17 +29,40 @@ impl<'a> TrainCellRunner<'a> {
     }
 }
 
+/// Whether `device` names the default CPU backend (Flex), whose cells run on their own one-thread
+/// pool.
+fn is_flex(device: &str) -> bool {
+    matches!(device.trim().to_ascii_lowercase().as_str(), "cpu" | "flex")
+}
+
 impl CellRunner for TrainCellRunner<'_> {
     fn run(&self, cell: &Cell, dir: &Path, device: &str) -> Result<Value, String> {
         let settings = TrainSettings::from_value(cell.config.clone()).map_err(|e| e.to_string())?;
         let config = settings.validate().map_err(|e| e.to_string())?;
         let options = RunOptions { device: device.to_string(), ..self.options.clone() };
-        let result =
-            train_with(&config, &self.data_dir, dir, &options, self.progress).map_err(|e| e.to_string())?;
+        let train = || train_with(&config, &self.data_dir, dir, &options, self.progress);
+        // A CPU cell computes on a one-thread pool of its own: its floating-point reductions are
+        // split the same way whether it runs alone or beside other cells, so a sweep's numbers do
+        // not depend on its worker count, and N workers use N cores.
+        let result = if is_flex(device) {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .thread_name(|_| "grefel-cell".into())
+                .build()
+                .map_err(|e| format!("one-thread pool for the cell: {e}"))?;
+            pool.install(train)
+        } else {
+            train()
+        }
+        .map_err(|e| e.to_string())?;
         if let RunStatus::Stopped { epochs_done } = result.status {
             return Err(format!("stopped after {epochs_done} epochs"));
         }
         Ok(cell_metrics(cell, &result.run_id, &result.metrics, result.seconds))
+    }
+
+    fn shares_device(&self, device: &str) -> bool {
+        is_flex(device)
     }
 }
 

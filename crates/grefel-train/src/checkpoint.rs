@@ -11,11 +11,12 @@
 
 use std::path::{Path, PathBuf};
 
-use grefel_model::Grefel;
 use grefel_model::burn::module::Module;
 use grefel_model::burn::optim::ModuleOptimizer;
 use grefel_model::burn::store::ModuleRecord;
-use grefel_model::burn::tensor::Bytes;
+use grefel_model::burn::tensor::{Bytes, Device};
+use grefel_model::config::ModelConfig;
+use grefel_model::{Grefel, with_seed};
 use grefel_shards::{atomic, hash};
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
@@ -234,6 +235,23 @@ pub fn load_latest(run_dir: &Path, model: Grefel, optim: ModuleOptimizer) -> Res
     let optim =
         optim.from_bytes(read_checked(opath.clone(), &state.optim_sha256)?).map_err(record_err(&opath))?;
     Ok(Loaded { state: Some(state), model, optim })
+}
+
+/// The initial weights for `config` from `seed`, on `device`. They are always drawn on the
+/// default CPU backend (Flex) and then loaded onto `device`, so one seed gives the same initial
+/// network on every backend (libtorch CPU or CUDA included); only the training arithmetic differs.
+pub fn initial_model(config: &ModelConfig, seed: u64, device: &Device) -> Result<Grefel, TrainError> {
+    let init_err = |e: &dyn std::fmt::Display| TrainError::Init { reason: e.to_string() };
+    let cpu = Device::flex();
+    let bytes = with_seed(&cpu, seed, || -> Result<_, TrainError> {
+        let model = Grefel::new(config.clone(), &cpu)?;
+        model.into_record().into_bytes().map_err(|e| init_err(&e))
+    })?;
+    let record = ModuleRecord::from_bytes(bytes).map_err(|e| init_err(&e))?;
+    // Under the seeding lock as well: a parameter drawn eagerly on `device` (and then replaced by
+    // the record) must not draw from the stream of another run's initialisation.
+    let model = with_seed(device, seed, || Grefel::new(config.clone(), device))?;
+    model.try_load_record(record).map_err(|e| init_err(&e))
 }
 
 /// Loads the best epoch's weights of `run_dir` into `model`.

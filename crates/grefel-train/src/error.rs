@@ -45,6 +45,12 @@ pub enum TrainError {
         dir: PathBuf,
     },
     /// A checkpoint is unreadable or does not belong to this run.
+    /// The initial weights could not be drawn or moved to the training device.
+    #[error("initial weights: {reason}")]
+    Init {
+        /// What failed.
+        reason: String,
+    },
     #[error("checkpoint {path}: {reason}")]
     Checkpoint {
         /// The checkpoint file.

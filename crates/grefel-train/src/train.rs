@@ -8,7 +8,7 @@ use std::time::Instant;
 use grefel_model::burn::module::Module;
 use grefel_model::burn::optim::AdamConfig;
 use grefel_model::burn::tensor::{Tensor, TensorData};
-use grefel_model::{Grefel, device_from_str, trust_ramp, with_seed};
+use grefel_model::{Grefel, device_from_str, trust_ramp};
 use grefel_schema::rng::derive_seed;
 use grefel_shards::Manifest;
 use serde_json::{Value, json};
@@ -97,8 +97,7 @@ pub fn train_with(
         "code_version": run::code_version(),
         "seeds": { "root": config.seed, "noise": config.noise.map(|n| n.seed) },
     });
-    let model =
-        with_seed(&device, derive_seed(config.seed, "init"), || Grefel::new(config.model.clone(), &device))?;
+    let model = checkpoint::initial_model(&config.model, derive_seed(config.seed, "init"), &device)?;
     let o = &config.optimizer;
     let optim = AdamConfig::new().with_beta_1(o.beta_1).with_beta_2(o.beta_2).with_epsilon(o.epsilon).init();
     let loaded = checkpoint::load_latest(&run.dir, model, optim)?;

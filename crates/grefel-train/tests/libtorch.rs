@@ -2,7 +2,8 @@
 //! run on `libtorch-cpu` finishes with finite, in-range metrics, and two runs with one seed give
 //! identical metrics; the batch-norm ops of the vendored burn-tch match burn's formula in f32 and
 //! f64; the whole `micro` model gives the same loss and gradients on libtorch as on the default
-//! CPU backend. CI builds the feature and runs these tests.
+//! CPU backend, one seed gives one initial network on both, and twelve Adam steps from it give
+//! the same losses. CI builds the feature and runs these tests.
 
 #![cfg(feature = "tch")]
 
@@ -236,5 +237,76 @@ mod one_batch {
             a.grad_norm,
             b.grad_norm
         );
+    }
+}
+
+/// One seed, one initial network on every backend (`checkpoint::initial_model` draws on the CPU
+/// backend and loads onto the device); twelve Adam steps from it give the same losses on libtorch
+/// as on the default CPU backend.
+mod trajectory {
+    use grefel_model::burn::module::{Module, ModuleVisitor, Param};
+    use grefel_model::burn::optim::{AdamConfig, GradientsParams};
+    use grefel_model::burn::tensor::{Device, Int, Tensor, TensorData};
+    use grefel_model::{Grefel, ModelConfig, device_from_str, loss};
+    use grefel_train::checkpoint::initial_model;
+
+    /// Every parameter's values, in module order.
+    struct Values(Vec<Vec<f32>>);
+
+    impl ModuleVisitor for Values {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.push(param.val().into_data().iter::<f32>().collect());
+        }
+    }
+
+    fn values(model: &Grefel) -> Vec<Vec<f32>> {
+        let mut v = Values(Vec::new());
+        model.visit(&mut v);
+        v.0
+    }
+
+    /// The total loss of each of `steps` Adam steps (lr 1e-3) on fixed, step-dependent batches.
+    fn losses(mut model: Grefel, cfg: &ModelConfig, device: &Device, steps: usize) -> Vec<f64> {
+        let mut optim = AdamConfig::new().init();
+        let (b, s) = (16, cfg.image_size);
+        (0..steps)
+            .map(|step| {
+                let images: Vec<f32> = (0..b * 3 * s * s)
+                    .map(|i| ((i as f32) * 0.137 + step as f32 * 1.3).sin() * 0.8)
+                    .collect();
+                let landmarks: Vec<f32> = (0..b * 68 * 2)
+                    .map(|i| 4.0 + ((i * 7919 + step * 31) % 97) as f32 / 97.0 * (s as f32 - 8.0))
+                    .collect();
+                let labels: Vec<i64> = (0..b).map(|i| ((i * 3 + step) % 7) as i64).collect();
+                let images = Tensor::<4>::from_data(TensorData::new(images, [b, 3, s, s]), device);
+                let landmarks = Tensor::<3>::from_data(TensorData::new(landmarks, [b, 68, 2]), device);
+                let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [b]), device);
+                let out = model.clone().forward(images, Some(landmarks), 0.5).expect("forward");
+                let parts = loss(&out, labels, None, &cfg.loss).expect("loss");
+                let total = parts.total.clone().detach().into_data().iter::<f64>().next().expect("a value");
+                let grads = GradientsParams::from_grads(parts.total.backward(), &model);
+                model = optim.step(1e-3, model.clone(), grads);
+                total
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_seed_one_network_and_the_same_losses_on_both_backends() {
+        let cfg = ModelConfig::preset("micro").expect("micro");
+        let flex = Device::flex().autodiff();
+        let torch = device_from_str("libtorch-cpu").expect("libtorch").autodiff();
+        let a = initial_model(&cfg, 7, &flex).expect("init on flex");
+        let b = initial_model(&cfg, 7, &torch).expect("init on libtorch");
+        let c = initial_model(&cfg, 8, &flex).expect("init, another seed");
+        assert_eq!(values(&a), values(&b), "one seed gives the same initial weights on both backends");
+        assert_ne!(values(&a), values(&c), "another seed gives other weights");
+
+        let (la, lb) = (losses(a, &cfg, &flex, 12), losses(b, &cfg, &torch, 12));
+        eprintln!("flex {la:?}\nlibtorch {lb:?}");
+        for (step, (x, y)) in la.iter().zip(&lb).enumerate() {
+            assert!((x - y).abs() < 1e-5 * x.abs().max(1.0), "step {step}: flex {x}, libtorch {y}");
+        }
+        assert!(la.iter().all(|l| l.is_finite()) && la[0] != la[11], "the steps move the loss: {la:?}");
     }
 }
