@@ -302,7 +302,7 @@ fn workers(devices: &[String], jobs: Option<usize>) -> Result<Vec<String>> {
     Ok(devices
         .iter()
         .flat_map(|d| {
-            let n = if matches!(d.trim().to_ascii_lowercase().as_str(), "cpu" | "flex") { jobs } else { 1 };
+            let n = if grefel_model::is_flex(d) { jobs } else { 1 };
             std::iter::repeat_n(d.clone(), n)
         })
         .collect())

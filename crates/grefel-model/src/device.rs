@@ -4,6 +4,11 @@ use burn::tensor::Device;
 
 use crate::error::ModelError;
 
+/// Whether `spec` names the default CPU backend (Flex): `cpu` or `flex`, any case.
+pub fn is_flex(spec: &str) -> bool {
+    matches!(spec.trim().to_ascii_lowercase().as_str(), "cpu" | "flex")
+}
+
 /// Maps a device string to a [`Device`]:
 /// - `cpu` (or `flex`): the pure-Rust Flex CPU backend (always available);
 /// - `cuda` / `cuda:N`: libtorch on CUDA device N (default 0), needs the `tch` feature;
@@ -11,9 +16,11 @@ use crate::error::ModelError;
 ///
 /// The returned device has no autodiff; call `.autodiff()` on it for training.
 pub fn device_from_str(spec: &str) -> Result<Device, ModelError> {
+    if is_flex(spec) {
+        return Ok(Device::flex());
+    }
     let s = spec.trim().to_ascii_lowercase();
     match s.as_str() {
-        "cpu" | "flex" => Ok(Device::flex()),
         "libtorch-cpu" | "tch-cpu" => libtorch_cpu(spec),
         _ => {
             let index = match s.strip_prefix("cuda") {
@@ -70,4 +77,20 @@ pub fn with_seed<R>(device: &Device, seed: u64, f: impl FnOnce() -> R) -> R {
 /// initialisation, and before a training step for reproducible dropout/DropPath masks.
 pub fn seed_device(device: &Device, seed: u64) {
     device.seed(seed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_names_and_unknown_devices() {
+        assert!(is_flex("cpu") && is_flex(" CPU ") && is_flex("flex"));
+        assert!(!is_flex("libtorch-cpu") && !is_flex("cuda:0") && !is_flex("cpu:1"));
+        assert!(device_from_str("Flex").is_ok());
+        for bad in ["gpu", "cuda:x", "cpu:1"] {
+            let e = device_from_str(bad).expect_err("unknown device");
+            assert!(matches!(e, ModelError::UnknownDevice(ref s) if s == bad), "{bad}: {e}");
+        }
+    }
 }

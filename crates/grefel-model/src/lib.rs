@@ -27,7 +27,7 @@ pub mod vit;
 
 pub use burn;
 pub use config::ModelConfig;
-pub use device::{device_from_str, seed_device, with_seed};
+pub use device::{device_from_str, is_flex, seed_device, with_seed};
 pub use error::ModelError;
 pub use losses::{LossParts, inverse_frequency_weights, loss};
 pub use model::{Checkpoints, Grefel, GrefelOutput};

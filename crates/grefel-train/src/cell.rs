@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use grefel_experiments::sweep::{Cell, CellRunner};
+use grefel_model::is_flex;
 use serde_json::{Value, json};
 
 use crate::{NoProgress, Progress, RunOptions, RunStatus, TrainSettings, train_with};
@@ -27,12 +28,6 @@ impl<'a> TrainCellRunner<'a> {
     pub fn new(data_dir: impl Into<PathBuf>) -> TrainCellRunner<'static> {
         TrainCellRunner { data_dir: data_dir.into(), options: RunOptions::default(), progress: &NoProgress }
     }
-}
-
-/// Whether `device` names the default CPU backend (Flex), whose cells run on their own one-thread
-/// pool.
-fn is_flex(device: &str) -> bool {
-    matches!(device.trim().to_ascii_lowercase().as_str(), "cpu" | "flex")
 }
 
 impl CellRunner for TrainCellRunner<'_> {
