@@ -22,6 +22,7 @@ pub mod fergdb;
 pub mod ferplus;
 pub mod fixtures;
 pub mod jaffe;
+mod jpeg;
 pub mod normalize;
 pub mod prepare;
 pub mod rafdb;

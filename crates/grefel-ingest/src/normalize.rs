@@ -103,18 +103,9 @@ pub fn normalize(
     cfg: &ImageConfig,
 ) -> Result<Normalized, NormalizeError> {
     let (w, h) = (img.width(), img.height());
-    let (l, t, sw, sh) = match crop {
-        Some(b @ [l, t, cw, ch]) => {
-            let inside = cw > 0
-                && ch > 0
-                && l.checked_add(cw).is_some_and(|r| r <= w)
-                && t.checked_add(ch).is_some_and(|b| b <= h);
-            if !inside {
-                return Err(NormalizeError::BadCrop(b, w, h));
-            }
-            (l, t, cw, ch)
-        }
-        None => (0, 0, w, h),
+    let [l, t, sw, sh] = match crop {
+        Some(b) => inside(b, w, h).ok_or(NormalizeError::BadCrop(b, w, h))?,
+        None => [0, 0, w, h],
     };
     // An RGB source (every JPEG) converts for free and its crop stays a view; any other source is
     // cut to the box first, so pixels outside it are never converted.
@@ -123,20 +114,95 @@ pub fn normalize(
         other if (sw, sh) != (w, h) => (to_rgb(other.crop_imm(l, t, sw, sh), cfg.background), [0, 0]),
         other => (to_rgb(other, cfg.background), [0, 0]),
     };
+    store(
+        RgbView { pixels: rgb.as_raw(), width: rgb.width(), height: rgb.height() },
+        [cl, ct, sw, sh],
+        [l, t],
+        cfg,
+    )
+}
+
+/// Decodes encoded image bytes and normalises them ([`decode`], then [`normalize`]), giving the
+/// same bytes as those two calls.
+///
+/// A baseline colour JPEG with a crop box takes a shorter road: it is decoded straight into a
+/// per-thread buffer (no zeroed allocation per image), and only as far as the box needs (the
+/// vendored decoder's region hint: decoding stops one MCU row below the box, and blocks more than
+/// one MCU away from it are read but not transformed). The pixels inside the box are those of a
+/// full decode, so the stored image is too.
+pub fn normalize_encoded(
+    bytes: &[u8],
+    crop: Option<[u32; 4]>,
+    cfg: &ImageConfig,
+) -> Result<Normalized, NormalizeError> {
+    thread_local! {
+        // One per worker thread: decoded pixels of the last JPEG, reused as the next one's buffer.
+        static PIXELS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    if let Some(decoder) = crate::jpeg::ColourJpeg::open(bytes) {
+        let (w, h) = decoder.dimensions();
+        // A box outside the image takes the general road, so an image that is both damaged and
+        // badly boxed is reported as undecodable there as here.
+        let region = match crop.map(|b| inside(b, w, h)) {
+            Some(Some(region)) => region,
+            Some(None) => return normalize(decode(bytes)?, crop, cfg),
+            None => [0, 0, w, h],
+        };
+        return PIXELS.with_borrow_mut(|buf| {
+            decoder.decode(region, buf)?;
+            let view = RgbView { pixels: buf, width: w, height: h };
+            store(view, region, [region[0], region[1]], cfg)
+        });
+    }
+    normalize(decode(bytes)?, crop, cfg)
+}
+
+/// `[left, top, width, height]` if that box is non-empty and lies inside a `w`×`h` image.
+fn inside([l, t, cw, ch]: [u32; 4], w: u32, h: u32) -> Option<[u32; 4]> {
+    let fits = cw > 0
+        && ch > 0
+        && l.checked_add(cw).is_some_and(|r| r <= w)
+        && t.checked_add(ch).is_some_and(|b| b <= h);
+    fits.then_some([l, t, cw, ch])
+}
+
+/// Borrowed RGB pixels, row-major, 3 bytes per pixel.
+#[derive(Clone, Copy)]
+struct RgbView<'a> {
+    pixels: &'a [u8],
+    width: u32,
+    height: u32,
+}
+
+/// Stores the `[left, top, width, height]` region of `src`: resized to the configured size where
+/// that differs, then PNG-encoded. `offset` is the region's corner in source pixels.
+fn store(
+    src: RgbView<'_>,
+    region: [u32; 4],
+    offset: [u32; 2],
+    cfg: &ImageConfig,
+) -> Result<Normalized, NormalizeError> {
+    let [cl, ct, sw, sh] = region;
     let (width, height) = cfg.size.map_or((sw, sh), |s| (s, s));
-    let pixels = if (width, height) == (sw, sh) {
-        if rgb.dimensions() == (sw, sh) {
-            rgb.into_raw()
-        } else {
-            image::imageops::crop_imm(&rgb, cl, ct, sw, sh).to_image().into_raw()
-        }
+    let cut;
+    let pixels: &[u8] = if (width, height) != (sw, sh) {
+        cut = resize(src, region, width, height)?;
+        &cut
+    } else if (src.width, src.height) == (sw, sh) {
+        &src.pixels[..(sw * sh * 3) as usize]
     } else {
-        resize(&rgb, [cl, ct, sw, sh], width, height)?
+        let stride = src.width as usize * 3;
+        cut = (ct as usize..(ct + sh) as usize)
+            .flat_map(|y| &src.pixels[y * stride + cl as usize * 3..][..sw as usize * 3])
+            .copied()
+            .collect();
+        &cut
     };
     let mut png = Vec::with_capacity(pixels.len() + 1024);
     PngEncoder::new_with_quality(&mut png, CompressionType::Fast, FilterType::Sub)
-        .write_image(&pixels, width, height, image::ExtendedColorType::Rgb8)
+        .write_image(pixels, width, height, image::ExtendedColorType::Rgb8)
         .map_err(|e| NormalizeError::Decode(format!("encoding failed: {e}")))?;
+    let [l, t] = offset;
     Ok(Normalized {
         png,
         width,
@@ -147,7 +213,7 @@ pub fn normalize(
 }
 
 /// Resizes the `[left, top, width, height]` region of `src` to `width`×`height` RGB pixels.
-fn resize(src: &RgbImage, region: [u32; 4], width: u32, height: u32) -> Result<Vec<u8>, NormalizeError> {
+fn resize(src: RgbView<'_>, region: [u32; 4], width: u32, height: u32) -> Result<Vec<u8>, NormalizeError> {
     use fast_image_resize::images::{CroppedImage, Image, ImageRef};
     use fast_image_resize::{FilterType as Kernel, PixelType, ResizeAlg, ResizeOptions, Resizer};
     thread_local! {
@@ -155,8 +221,9 @@ fn resize(src: &RgbImage, region: [u32; 4], width: u32, height: u32) -> Result<V
         static RESIZER: std::cell::RefCell<Resizer> = std::cell::RefCell::new(Resizer::new());
     }
     let failed = |e: &dyn std::fmt::Display| NormalizeError::Decode(format!("resize failed: {e}"));
+    let len = src.width as usize * src.height as usize * 3;
     let full =
-        ImageRef::new(src.width(), src.height(), src.as_raw(), PixelType::U8x3).map_err(|e| failed(&e))?;
+        ImageRef::new(src.width, src.height, &src.pixels[..len], PixelType::U8x3).map_err(|e| failed(&e))?;
     // A cropped view, not a crop box: the kernel never reads pixels outside the region, exactly as
     // if the region had been cut out first.
     let [l, t, w, h] = region;

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::IngestError;
 use crate::adapter::{Adapter, Candidate, ImageSource, ScanContext, adapter_by_name};
-use crate::normalize::{ImageConfig, decode, normalize};
+use crate::normalize::{ImageConfig, normalize, normalize_encoded};
 use crate::skip::{SkipReason, Skips};
 use crate::source::DatasetRoot;
 use crate::split::SplitConfig;
@@ -291,27 +291,56 @@ pub fn prepare(cfg: &PrepareConfig, progress: &dyn Progress) -> Result<PrepareSu
     progress.begin(candidates.len() as u64);
     // Shards are written in parallel (each one's images too, through rayon's work stealing), so
     // one shard's Parquet encoding overlaps the next one's decoding; totals are summed in plan
-    // order afterwards.
-    let done: Vec<(ShardStats, String, bool)> = plan
-        .par_iter()
-        .map(|shard| {
-            let path = dir.join(&shard.rel);
-            // Content-derived only (no file times), so equal input gives byte-identical shards.
-            let key = Fingerprint::new()
-                .part(&config_hash)
-                .part(shard.items.iter().map(|c| c.sample_id.as_str()).collect::<Vec<_>>().join("\n"))
-                .finish();
-            let result = match finished_shard(&path, &key)? {
-                Some((stats, sha256)) => (stats, sha256, true),
-                None => {
-                    let (stats, sha256) = write_planned_shard(&path, &key, shard.items, &root, cfg)?;
-                    (stats, sha256, false)
+    // order afterwards. A written shard is synced and renamed into place by one committer thread,
+    // so no compute thread waits for the disk; every shard is in place before the manifest.
+    let (done, committed) = std::thread::scope(|scope| {
+        let (to_commit, pending) = std::sync::mpsc::channel::<atomic::Pending>();
+        let committer = scope.spawn(move || {
+            let mut first_error = None;
+            for shard in pending {
+                if let Err(e) = shard.commit() {
+                    first_error.get_or_insert(e);
                 }
-            };
-            progress.advance(shard.items.len() as u64);
-            Ok(result)
-        })
-        .collect::<Result<_, IngestError>>()?;
+            }
+            first_error.map_or(Ok(()), Err)
+        });
+        let done: Result<Vec<(ShardStats, String, bool)>, IngestError> = plan
+            .par_iter()
+            .map(|shard| {
+                let path = dir.join(&shard.rel);
+                // Content-derived only (no file times), so equal input gives byte-identical shards.
+                let key = Fingerprint::new()
+                    .part(&config_hash)
+                    .part(shard.items.iter().map(|c| c.sample_id.as_str()).collect::<Vec<_>>().join("\n"))
+                    .finish();
+                let result = match finished_shard(&path, &key)? {
+                    Some((stats, sha256)) => (stats, sha256, true),
+                    None => {
+                        let (stats, sha256, written) =
+                            write_planned_shard(&path, &key, shard.items, &root, cfg)?;
+                        // Only a panicked committer drops the receiver: commit here then.
+                        if let Err(std::sync::mpsc::SendError(written)) = to_commit.send(written) {
+                            written.commit()?;
+                        }
+                        (stats, sha256, false)
+                    }
+                };
+                progress.advance(shard.items.len() as u64);
+                Ok(result)
+            })
+            .collect();
+        drop(to_commit);
+        let committed = committer.join().unwrap_or_else(|_| {
+            Err(grefel_shards::ShardError::Io {
+                op: "commit shards",
+                path: dir.clone(),
+                source: std::io::Error::other("the committing thread panicked"),
+            })
+        });
+        (done, committed)
+    });
+    let done = done?;
+    committed?;
     let mut entries = Vec::with_capacity(plan.len());
     let mut rows = RowCounts::default();
     let (mut written, mut reused) = (0, 0);
@@ -464,7 +493,7 @@ fn write_planned_shard(
     items: &[Candidate],
     root: &DatasetRoot,
     cfg: &PrepareConfig,
-) -> Result<(ShardStats, String), IngestError> {
+) -> Result<(ShardStats, String, atomic::Pending), IngestError> {
     let loaded: Vec<Result<SampleRecord, SkipReason>> =
         items.par_iter().map(|c| load(c, root, cfg)).collect();
     let mut stats = ShardStats::default();
@@ -484,13 +513,13 @@ fn write_planned_shard(
     let stats_json = serde_json::to_string(&stats).map_err(|e| shard_error(path, e.to_string()))?;
     let meta: BTreeMap<String, String> =
         [(META_SHARD_KEY.to_string(), key.to_string()), (META_SHARD_STATS.to_string(), stats_json)].into();
-    let sha = samples::write_shard(path, &records, &meta)?;
-    Ok((stats, sha))
+    let (sha, written) = samples::write_shard_pending(path, &records, &meta)?;
+    Ok((stats, sha, written))
 }
 
 /// Loads, decodes and normalises one candidate.
 fn load(c: &Candidate, root: &DatasetRoot, cfg: &PrepareConfig) -> Result<SampleRecord, SkipReason> {
-    let img = match &c.image {
+    let normalized = match &c.image {
         ImageSource::File(rel) => {
             let path = root.resolve(rel)?;
             let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
@@ -500,15 +529,16 @@ fn load(c: &Candidate, root: &DatasetRoot, cfg: &PrepareConfig) -> Result<Sample
             if bytes.is_empty() {
                 return Err(SkipReason::ZeroByte);
             }
-            decode(&bytes).map_err(|_| SkipReason::Undecodable)?
+            normalize_encoded(&bytes, c.crop, &cfg.image)
         }
         ImageSource::Gray { width, height, pixels } => {
-            image::GrayImage::from_raw(*width, *height, pixels.clone())
+            let img = image::GrayImage::from_raw(*width, *height, pixels.clone())
                 .map(image::DynamicImage::ImageLuma8)
-                .ok_or(SkipReason::MalformedRow)?
+                .ok_or(SkipReason::MalformedRow)?;
+            normalize(img, c.crop, &cfg.image)
         }
     };
-    let n = normalize(img, c.crop, &cfg.image).map_err(|e| match e {
+    let n = normalized.map_err(|e| match e {
         crate::normalize::NormalizeError::BadCrop(..) => SkipReason::BadBox,
         crate::normalize::NormalizeError::Decode(_) => SkipReason::Undecodable,
     })?;

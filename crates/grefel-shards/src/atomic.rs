@@ -24,6 +24,19 @@ pub fn write_with<T>(
     path: &Path,
     fill: impl FnOnce(&mut File) -> Result<T, ShardError>,
 ) -> Result<T, ShardError> {
+    let (value, pending) = write_pending(path, fill)?;
+    pending.commit()?;
+    Ok(value)
+}
+
+/// The first half of [`write_with`]: fills the temporary file and flushes it, but neither syncs
+/// nor renames it. [`Pending::commit`] does that, possibly on another thread, so that a compute
+/// thread does not wait for the disk. Until then `path` is untouched; a kill leaves a temporary
+/// that [`remove_stale_temporaries`] clears.
+pub fn write_pending<T>(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> Result<T, ShardError>,
+) -> Result<(T, Pending), ShardError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(ShardError::io("create directory", dir))?;
     let tmp = temp_path(path);
@@ -31,19 +44,64 @@ pub fn write_with<T>(
         let mut file = File::create(&tmp).map_err(ShardError::io("create", &tmp))?;
         let value = fill(&mut file)?;
         file.flush().map_err(ShardError::io("flush", &tmp))?;
-        file.sync_all().map_err(ShardError::io("sync", &tmp))?;
-        drop(file);
-        std::fs::rename(&tmp, path).map_err(ShardError::io("rename into place", path))?;
-        Ok(value)
+        Ok((value, file))
     })();
-    if result.is_err() {
-        // Best effort: the temporary is garbage either way, and the original error matters more.
-        let _ = std::fs::remove_file(&tmp);
-    } else if let Ok(d) = File::open(dir) {
-        // Persist the rename itself; failure to sync a directory is not fatal on every platform.
-        let _ = d.sync_all();
+    match result {
+        Ok((value, file)) => Ok((value, Pending { file: Some(file), tmp, path: path.to_path_buf() })),
+        Err(e) => {
+            // Best effort: the temporary is garbage either way, and the original error matters more.
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
     }
-    result
+}
+
+/// A file written completely to its temporary path, waiting to be synced and renamed into place.
+/// Dropping it without [`Pending::commit`] removes the temporary.
+#[derive(Debug)]
+pub struct Pending {
+    /// The open temporary; `None` once committed.
+    file: Option<File>,
+    tmp: PathBuf,
+    path: PathBuf,
+}
+
+impl Pending {
+    /// The path the file will have once committed.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Syncs the temporary, renames it to its path and syncs the folder: the file appears
+    /// complete or not at all.
+    pub fn commit(mut self) -> Result<(), ShardError> {
+        let file = self.file.take();
+        let result = (|| {
+            if let Some(file) = file {
+                file.sync_all().map_err(ShardError::io("sync", &self.tmp))?;
+            }
+            std::fs::rename(&self.tmp, &self.path).map_err(ShardError::io("rename into place", &self.path))
+        })();
+        if result.is_ok() {
+            if let Ok(d) = File::open(self.path.parent().unwrap_or(Path::new("."))) {
+                // Persist the rename itself; failure to sync a directory is not fatal on every
+                // platform.
+                let _ = d.sync_all();
+            }
+            // Renamed: nothing left for `drop` to remove.
+            self.tmp = PathBuf::new();
+        }
+        result
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        // Best effort: an uncommitted temporary is garbage.
+        if !self.tmp.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Writes bytes to `path` atomically.
@@ -88,5 +146,40 @@ mod tests {
         std::fs::write(temp_path(&path), b"stale").expect("stale");
         assert_eq!(remove_stale_temporaries(dir.path()).expect("clean"), 1);
         assert_eq!(remove_stale_temporaries(&dir.path().join("missing")).expect("clean"), 0);
+    }
+
+    #[test]
+    fn pending_files_appear_only_when_committed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.bin");
+        write_bytes(&path, b"old").expect("write");
+        let names = || {
+            let mut v: Vec<String> = std::fs::read_dir(dir.path())
+                .expect("ls")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            v.sort();
+            v
+        };
+        // Written but not committed: the old file stays; dropping removes the temporary.
+        let ((), pending) =
+            write_pending(&path, |f| f.write_all(b"new").map_err(ShardError::io("write", "x")))
+                .expect("write");
+        assert_eq!(pending.path(), path);
+        assert_eq!(std::fs::read(&path).expect("read"), b"old");
+        assert_eq!(names().len(), 2, "the temporary exists while pending");
+        drop(pending);
+        assert_eq!(names(), ["x.bin"]);
+        assert_eq!(std::fs::read(&path).expect("read"), b"old");
+        // Committed, possibly on another thread: the new bytes are in place, nothing else left.
+        let (n, pending) = write_pending(&path, |f| {
+            f.write_all(b"newer").map_err(ShardError::io("write", "x"))?;
+            Ok(5)
+        })
+        .expect("write");
+        std::thread::spawn(move || pending.commit()).join().expect("thread").expect("commit");
+        assert_eq!(n, 5);
+        assert_eq!(std::fs::read(&path).expect("read"), b"newer");
+        assert_eq!(names(), ["x.bin"]);
     }
 }

@@ -139,6 +139,17 @@ pub fn write_shard(
     crate::table_io::write_batch(path, &batch, writer_properties(extra))
 }
 
+/// [`write_shard`] up to the sync: the shard waits at its temporary path until the returned
+/// [`crate::atomic::Pending`] is committed (by a thread that may wait for the disk).
+pub fn write_shard_pending(
+    path: &Path,
+    records: &[SampleRecord],
+    extra: &BTreeMap<String, String>,
+) -> Result<(String, crate::atomic::Pending), ShardError> {
+    let batch = to_batch(records).map_err(|source| ShardError::Arrow { path: path.into(), source })?;
+    crate::table_io::write_batch_pending(path, &batch, writer_properties(extra))
+}
+
 /// The key-value metadata of a shard, read from its footer only.
 pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>, ShardError> {
     let file = File::open(path).map_err(ShardError::io("open", path))?;

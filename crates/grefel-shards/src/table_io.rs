@@ -26,7 +26,19 @@ pub fn base_properties(extra: &BTreeMap<String, String>) -> WriterPropertiesBuil
 /// Writes `batch` to `path` atomically with `props`; returns the file's SHA-256 (hashed as the
 /// bytes are written).
 pub fn write_batch(path: &Path, batch: &RecordBatch, props: WriterProperties) -> Result<String, ShardError> {
-    atomic::write_with(path, |file| {
+    let (sha, pending) = write_batch_pending(path, batch, props)?;
+    pending.commit()?;
+    Ok(sha)
+}
+
+/// [`write_batch`] up to the sync: the file waits at its temporary path until the returned
+/// [`atomic::Pending`] is committed.
+pub fn write_batch_pending(
+    path: &Path,
+    batch: &RecordBatch,
+    props: WriterProperties,
+) -> Result<(String, atomic::Pending), ShardError> {
+    atomic::write_pending(path, |file| {
         let parquet_err = |source| ShardError::Parquet { path: path.into(), source };
         let mut writer =
             ArrowWriter::try_new(crate::hash::HashingWriter::new(&mut *file), batch.schema(), Some(props))
