@@ -7,7 +7,7 @@
 //! - [`affectnet`] (csv, npy and folder layouts) and [`affwild2`] (ABAW EXPR): AffectNet, Aff-Wild2;
 //! - [`text`]: label-file reading shared by the adapters (lines, fields, CSV, header sniffing);
 //! - [`source`]: the dataset root, its file listing and fingerprint, safe path resolution;
-//! - [`normalize`]: decode, crop, RGB, resize, PNG;
+//! - [`normalize`]: decode, crop, RGB, resize, PNG (the resize: `resize`, Pillow's bilinear);
 //! - [`split`]: seeded splits for datasets without an official one;
 //! - [`skip`]: counted skip reasons;
 //! - [`prepare`](mod@prepare): the resumable, idempotent driver;
@@ -26,6 +26,7 @@ mod jpeg;
 pub mod normalize;
 pub mod prepare;
 pub mod rafdb;
+mod resize;
 pub mod skip;
 pub mod source;
 pub mod split;

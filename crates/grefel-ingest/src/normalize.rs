@@ -94,7 +94,7 @@ pub fn to_rgb(img: DynamicImage, background: [u8; 3]) -> RgbImage {
 /// Normalises a decoded image: optional crop `[left, top, width, height]`, RGB, resize, PNG.
 ///
 /// The resize is a separable convolution with a bilinear kernel widened by the scale factor when
-/// shrinking (Pillow's `BILINEAR`), computed in fixed point by `fast_image_resize`: the bytes do not
+/// shrinking (Pillow's `BILINEAR`), computed in fixed point (module `resize`): the bytes do not
 /// depend on which SIMD extensions the CPU has. The crop is a view
 /// into the decoded image (no intermediate copy).
 pub fn normalize(
@@ -186,7 +186,7 @@ fn store(
     let (width, height) = cfg.size.map_or((sw, sh), |s| (s, s));
     let cut;
     let pixels: &[u8] = if (width, height) != (sw, sh) {
-        cut = resize(src, region, width, height)?;
+        cut = resize(src, region, width, height);
         &cut
     } else if (src.width, src.height) == (sw, sh) {
         &src.pixels[..(sw * sh * 3) as usize]
@@ -212,26 +212,15 @@ fn store(
     })
 }
 
-/// Resizes the `[left, top, width, height]` region of `src` to `width`×`height` RGB pixels.
-fn resize(src: RgbView<'_>, region: [u32; 4], width: u32, height: u32) -> Result<Vec<u8>, NormalizeError> {
-    use fast_image_resize::images::{CroppedImage, Image, ImageRef};
-    use fast_image_resize::{FilterType as Kernel, PixelType, ResizeAlg, ResizeOptions, Resizer};
-    thread_local! {
-        // One per worker thread: it keeps its scratch buffers from image to image.
-        static RESIZER: std::cell::RefCell<Resizer> = std::cell::RefCell::new(Resizer::new());
-    }
-    let failed = |e: &dyn std::fmt::Display| NormalizeError::Decode(format!("resize failed: {e}"));
-    let len = src.width as usize * src.height as usize * 3;
-    let full =
-        ImageRef::new(src.width, src.height, &src.pixels[..len], PixelType::U8x3).map_err(|e| failed(&e))?;
-    // A cropped view, not a crop box: the kernel never reads pixels outside the region, exactly as
-    // if the region had been cut out first.
-    let [l, t, w, h] = region;
-    let view = CroppedImage::new(&full, l, t, w, h).map_err(|e| failed(&e))?;
-    let mut dst = Image::new(width, height, PixelType::U8x3);
-    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(Kernel::Bilinear)).use_alpha(false);
-    RESIZER.with_borrow_mut(|r| r.resize(&view, &mut dst, &options)).map_err(|e| failed(&e))?;
-    Ok(dst.into_vec())
+/// Resizes the `[left, top, width, height]` region of `src` to `width`×`height` RGB pixels
+/// (module `resize`: the kernel never reads pixels outside the region, exactly as if the region
+/// had been cut out first).
+fn resize(src: RgbView<'_>, region: [u32; 4], width: u32, height: u32) -> Vec<u8> {
+    let [l, t, w, h] = region.map(|v| v as usize);
+    let stride = src.width as usize * 3;
+    let plane =
+        crate::resize::Plane { data: src.pixels, stride, origin: t * stride + l * 3, width: w, height: h };
+    crate::resize::resize(plane, width, height)
 }
 
 #[cfg(test)]
