@@ -137,3 +137,39 @@ fn bad_boxes_and_bad_bytes_fail_as_on_the_general_road() {
         Err(NormalizeError::Decode(_))
     ));
 }
+
+/// The vendored decoder's Huffman loops (`vendor/zune-jpeg/PATCHES.md`, part 3) decode what an
+/// independent decoder (`jpeg-decoder`) decodes: the two differ in their inverse transforms and
+/// chroma upsampling by a level or two, where a bit read wrongly would shift every block after it.
+#[test]
+fn decoded_pixels_agree_with_an_independent_decoder() {
+    let layouts = [
+        (SamplingFactor::R_4_4_4, false, 0, false),
+        (SamplingFactor::R_4_2_0, false, 0, false),
+        (SamplingFactor::R_4_2_2, false, 0, false),
+        (SamplingFactor::R_4_4_0, false, 0, false),
+        (SamplingFactor::R_4_4_4, false, 3, false),
+        (SamplingFactor::R_4_2_0, false, 5, false),
+        (SamplingFactor::R_4_2_0, true, 0, false),
+        (SamplingFactor::R_4_4_4, false, 0, true),
+    ]
+    .map(|(sampling, progressive, restart, grey)| Layout { sampling, progressive, restart, grey });
+    let mut compared = 0;
+    for (i, (w, h)) in [(400u16, 400u16), (203, 157), (64, 9), (17, 250)].into_iter().enumerate() {
+        for (j, layout) in layouts.iter().enumerate() {
+            let bytes = jpeg(w, h, *layout, (i * 16 + j) as u32 + 100);
+            let ours = decode(&bytes).expect("zune-jpeg");
+            let ours = if layout.grey { ours.into_luma8().into_raw() } else { ours.into_rgb8().into_raw() };
+            let theirs = jpeg_decoder::Decoder::new(&bytes[..]).decode().expect("jpeg-decoder");
+            assert_eq!(ours.len(), theirs.len(), "{w}x{h} {layout:?}");
+            let diffs: Vec<u32> = ours.iter().zip(&theirs).map(|(&a, &b)| u32::from(a.abs_diff(b))).collect();
+            let max = diffs.iter().copied().max().unwrap_or(0);
+            let mean = f64::from(diffs.iter().sum::<u32>()) / diffs.len() as f64;
+            // Measured: at most 13 (a chroma edge column of a 17-pixel-wide 4:2:0 image), mean at
+            // most 0.38; a desynchronised bit reader gives tens of levels on average.
+            assert!(max <= 16 && mean <= 0.5, "{w}x{h} {layout:?}: max difference {max}, mean {mean:.3}");
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 4 * 8);
+}

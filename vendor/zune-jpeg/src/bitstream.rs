@@ -399,11 +399,18 @@ impl BitStream {
         // set dc to be the dc prediction.
         block[0] = *dc_prediction * qt_table[0];
 
+        // grefel patch: the bit state lives in locals while the fast path runs, and goes back to
+        // `self` before anything else reads it (refill, the slow path, the return); in `self` it
+        // made every symbol wait for a store and a reload of `aligned_buffer`.
+        let (mut bits, mut left) = (self.aligned_buffer, self.bits_left);
         while pos < 64 {
-            self.refill(reader)?;
-            symbol = self.peek_bits::<HUFF_LOOKAHEAD>();
+            if left < 32 {
+                (self.aligned_buffer, self.bits_left) = (bits, left);
+                self.refill(reader)?;
+                (bits, left) = (self.aligned_buffer, self.bits_left);
+            }
+            symbol = (bits >> (64 - HUFF_LOOKAHEAD)) as i32;
             fast_ac = ac_lookup[symbol as usize];
-            symbol = ac_table.lookup[symbol as usize];
 
             if fast_ac != 0 {
                 //  FAST AC path
@@ -411,9 +418,13 @@ impl BitStream {
                 let t_pos = UN_ZIGZAG[min(pos, 63)] & 63;
 
                 block[t_pos] = i32::from(fast_ac >> 8) * (qt_table[t_pos]); // Value
-                self.drop_bits((fast_ac & 15) as u8);
+                let n = (fast_ac & 15) as u8;
+                left = left.saturating_sub(n);
+                bits <<= n;
                 pos += 1;
             } else {
+                symbol = ac_table.lookup[symbol as usize];
+                (self.aligned_buffer, self.bits_left) = (bits, left);
                 decode_huff!(self, symbol, ac_table);
 
                 r = symbol >> 4;
@@ -433,8 +444,10 @@ impl BitStream {
                 } else {
                     pos += 16;
                 }
+                (bits, left) = (self.aligned_buffer, self.bits_left);
             }
         }
+        (self.aligned_buffer, self.bits_left) = (bits, left);
 
         return Ok(64);
     }
@@ -468,16 +481,25 @@ impl BitStream {
         let ac_lookup = ac_table.ac_lookup.as_ref().unwrap();
         let (mut symbol, mut r, mut fast_ac);
         let mut pos: usize = 1;
+        // The bit state in locals, as in `decode_mcu_block`.
+        let (mut bits, mut left) = (self.aligned_buffer, self.bits_left);
         while pos < 64 {
-            self.refill(reader)?;
-            symbol = self.peek_bits::<HUFF_LOOKAHEAD>();
+            if left < 32 {
+                (self.aligned_buffer, self.bits_left) = (bits, left);
+                self.refill(reader)?;
+                (bits, left) = (self.aligned_buffer, self.bits_left);
+            }
+            symbol = (bits >> (64 - HUFF_LOOKAHEAD)) as i32;
             fast_ac = ac_lookup[symbol as usize];
-            symbol = ac_table.lookup[symbol as usize];
             if fast_ac != 0 {
                 pos += ((fast_ac >> 4) & 15) as usize;
-                self.drop_bits((fast_ac & 15) as u8);
+                let n = (fast_ac & 15) as u8;
+                left = left.saturating_sub(n);
+                bits <<= n;
                 pos += 1;
             } else {
+                symbol = ac_table.lookup[symbol as usize];
+                (self.aligned_buffer, self.bits_left) = (bits, left);
                 decode_huff!(self, symbol, ac_table);
                 r = symbol >> 4;
                 symbol &= 15;
@@ -490,8 +512,10 @@ impl BitStream {
                 } else {
                     pos += 16;
                 }
+                (bits, left) = (self.aligned_buffer, self.bits_left);
             }
         }
+        (self.aligned_buffer, self.bits_left) = (bits, left);
         return Ok(64);
     }
 
