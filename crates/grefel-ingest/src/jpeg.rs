@@ -55,7 +55,8 @@ impl<'a> ColourJpeg<'a> {
 
     /// Decodes into `buf` (grown as needed, never shrunk) as RGB rows of the full width. Only the
     /// `[left, top, width, height]` region is defined afterwards: it holds exactly the bytes of a
-    /// full decode into a zeroed buffer, which is what `image` does.
+    /// full decode into a zeroed buffer, which is what `image` does (pixels the decoder never
+    /// reaches stay zero).
     pub(crate) fn decode(mut self, region: [u32; 4], buf: &mut Vec<u8>) -> Result<(), NormalizeError> {
         let [l, t, w, h] = region.map(|v| v as usize);
         if region != [0, 0, self.width, self.height] {
@@ -70,9 +71,11 @@ impl<'a> ColourJpeg<'a> {
         }
         let out = &mut buf[..len];
         // A damaged stream can end the decode early without writing every pixel: `image` would
-        // leave zeros there, so the region's rows start as zeros here too.
+        // leave zeros there, so the region's pixels start as zeros here too.
         let stride = self.width as usize * 3;
-        out[t * stride..(t + h) * stride].fill(0);
+        for row in out[t * stride..(t + h) * stride].chunks_exact_mut(stride) {
+            row[l * 3..(l + w) * 3].fill(0);
+        }
         self.decoder.decode_into(out).map_err(|e| NormalizeError::Decode(e.to_string()))
     }
 }

@@ -24,6 +24,7 @@ pub mod fixtures;
 pub mod jaffe;
 mod jpeg;
 pub mod normalize;
+mod png;
 pub mod prepare;
 pub mod rafdb;
 mod resize;

@@ -4,8 +4,7 @@
 
 use std::io::Cursor;
 
-use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use image::{DynamicImage, ImageEncoder, ImageReader, RgbImage};
+use image::{DynamicImage, ImageReader, RgbImage};
 use serde::{Deserialize, Serialize};
 
 /// How images are stored in the shards.
@@ -198,9 +197,7 @@ fn store(
             .collect();
         &cut
     };
-    let mut png = Vec::with_capacity(pixels.len() + 1024);
-    PngEncoder::new_with_quality(&mut png, CompressionType::Fast, FilterType::Sub)
-        .write_image(pixels, width, height, image::ExtendedColorType::Rgb8)
+    let png = crate::png::encode_rgb8(pixels, width, height)
         .map_err(|e| NormalizeError::Decode(format!("encoding failed: {e}")))?;
     let [l, t] = offset;
     Ok(Normalized {
