@@ -7,6 +7,8 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageReader, RgbImage};
 use serde::{Deserialize, Serialize};
 
+use crate::resize::Plane;
+
 /// How images are stored in the shards.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,12 +115,7 @@ pub fn normalize(
         other if (sw, sh) != (w, h) => (to_rgb(other.crop_imm(l, t, sw, sh), cfg.background), [0, 0]),
         other => (to_rgb(other, cfg.background), [0, 0]),
     };
-    store(
-        RgbView { pixels: rgb.as_raw(), width: rgb.width(), height: rgb.height() },
-        [cl, ct, sw, sh],
-        [l, t],
-        cfg,
-    )
+    store(Plane::region(rgb.as_raw(), rgb.width(), [cl, ct, sw, sh]), [l, t], cfg)
 }
 
 /// Decodes encoded image bytes and normalises them ([`decode`], then [`normalize`]), giving the
@@ -149,8 +146,7 @@ pub fn normalize_encoded(
         };
         return PIXELS.with_borrow_mut(|buf| {
             decoder.decode(region, buf)?;
-            let view = RgbView { pixels: buf, width: w, height: h };
-            store(view, region, [region[0], region[1]], cfg)
+            store(Plane::region(buf, w, region), [region[0], region[1]], cfg)
         });
     }
     normalize(decode(bytes)?, crop, cfg)
@@ -165,37 +161,21 @@ fn inside([l, t, cw, ch]: [u32; 4], w: u32, h: u32) -> Option<[u32; 4]> {
     fits.then_some([l, t, cw, ch])
 }
 
-/// Borrowed RGB pixels, row-major, 3 bytes per pixel.
-#[derive(Clone, Copy)]
-struct RgbView<'a> {
-    pixels: &'a [u8],
-    width: u32,
-    height: u32,
-}
-
-/// Stores the `[left, top, width, height]` region of `src`: resized to the configured size where
-/// that differs, then PNG-encoded. `offset` is the region's corner in source pixels.
-fn store(
-    src: RgbView<'_>,
-    region: [u32; 4],
-    offset: [u32; 2],
-    cfg: &ImageConfig,
-) -> Result<Normalized, NormalizeError> {
-    let [cl, ct, sw, sh] = region;
+/// Stores `src`: resized to the configured size where that differs, then PNG-encoded. `offset`
+/// is its corner in source pixels.
+fn store(src: Plane<'_>, offset: [u32; 2], cfg: &ImageConfig) -> Result<Normalized, NormalizeError> {
+    let (sw, sh) = (src.width as u32, src.height as u32);
     let (width, height) = cfg.size.map_or((sw, sh), |s| (s, s));
+    // A region with gaps between its rows, or of another size, is cut out or resized (the
+    // resizer copies rows when the size is already right; its kernel never reads pixels outside
+    // the region, exactly as if the region had been cut out first).
     let cut;
-    let pixels: &[u8] = if (width, height) != (sw, sh) {
-        cut = resize(src, region, width, height);
-        &cut
-    } else if (src.width, src.height) == (sw, sh) {
-        &src.pixels[..(sw * sh * 3) as usize]
-    } else {
-        let stride = src.width as usize * 3;
-        cut = (ct as usize..(ct + sh) as usize)
-            .flat_map(|y| &src.pixels[y * stride + cl as usize * 3..][..sw as usize * 3])
-            .copied()
-            .collect();
-        &cut
+    let pixels = match src.contiguous() {
+        Some(pixels) if (width, height) == (sw, sh) => pixels,
+        _ => {
+            cut = crate::resize::resize(src, width, height);
+            &cut[..]
+        }
     };
     let png = crate::png::encode_rgb8(pixels, width, height)
         .map_err(|e| NormalizeError::Decode(format!("encoding failed: {e}")))?;
@@ -207,17 +187,6 @@ fn store(
         offset: [l as f32, t as f32],
         scale: [width as f32 / sw as f32, height as f32 / sh as f32],
     })
-}
-
-/// Resizes the `[left, top, width, height]` region of `src` to `width`×`height` RGB pixels
-/// (module `resize`: the kernel never reads pixels outside the region, exactly as if the region
-/// had been cut out first).
-fn resize(src: RgbView<'_>, region: [u32; 4], width: u32, height: u32) -> Vec<u8> {
-    let [l, t, w, h] = region.map(|v| v as usize);
-    let stride = src.width as usize * 3;
-    let plane =
-        crate::resize::Plane { data: src.pixels, stride, origin: t * stride + l * 3, width: w, height: h };
-    crate::resize::resize(plane, width, height)
 }
 
 #[cfg(test)]

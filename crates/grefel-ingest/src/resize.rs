@@ -31,6 +31,9 @@ struct Axis {
     starts: Vec<usize>,
     /// `taps` weights per output pixel.
     weights: Vec<i32>,
+    /// The same weights laid out for the AVX2 horizontal pass.
+    #[cfg(target_arch = "x86_64")]
+    lanes: Lanes,
 }
 
 /// Output pixels the AVX2 horizontal pass computes at once.
@@ -103,7 +106,16 @@ impl Axis {
                 weights[i * taps + start - based + k] = i32::from((v * one).round() as i16);
             }
         }
-        Self { precision, taps, starts, weights }
+        #[cfg(target_arch = "x86_64")]
+        let lanes = Lanes::new(taps, &starts, &weights);
+        Self {
+            precision,
+            taps,
+            starts,
+            weights,
+            #[cfg(target_arch = "x86_64")]
+            lanes,
+        }
     }
 
     /// `2^(precision - 1)`: the rounding term every sum starts from.
@@ -137,7 +149,26 @@ pub(crate) struct Plane<'a> {
     pub height: usize,
 }
 
-impl Plane<'_> {
+impl<'a> Plane<'a> {
+    /// The `[left, top, width, height]` region of an image of `image_width` pixels per row,
+    /// stored row after row in `data`.
+    pub fn region(data: &'a [u8], image_width: u32, [l, t, w, h]: [u32; 4]) -> Self {
+        let stride = image_width as usize * 3;
+        Plane {
+            data,
+            stride,
+            origin: t as usize * stride + l as usize * 3,
+            width: w as usize,
+            height: h as usize,
+        }
+    }
+
+    /// The pixels as one slice when their rows follow each other without gaps.
+    pub fn contiguous(&self) -> Option<&'a [u8]> {
+        let len = self.width * self.height * 3;
+        (self.stride == self.width * 3 || self.height <= 1).then(|| &self.data[self.origin..][..len])
+    }
+
     fn row(&self, y: usize) -> &[u8] {
         &self.data[self.origin + y * self.stride..][..self.width * 3]
     }
@@ -301,14 +332,13 @@ fn horizontal(src: Plane<'_>, axis: &Axis, dst: &mut [u8], road: Road) {
     let out_len = axis.starts.len() * 3;
     #[cfg(target_arch = "x86_64")]
     if road == Road::Best && std::arch::is_x86_feature_detected!("avx2") {
-        let lanes = Lanes::new(axis);
         for (y, out) in dst.chunks_exact_mut(out_len).enumerate() {
             let at = src.origin + y * src.stride;
             // A gather reads four bytes from a pixel's first: one past the row's last pixel.
             if at + src.width * 3 < src.data.len() {
                 // SAFETY: the CPU has AVX2; every gather reads at most `src.width * 3 + 1` bytes
                 // from `at`, which lie in `src.data` (checked just above).
-                let done = unsafe { horizontal_row_avx2(&src.data[at..], axis, &lanes, out) };
+                let done = unsafe { horizontal_row_avx2(&src.data[at..], axis, out) };
                 horizontal_pixels(src.row(y), axis, done, out);
             } else {
                 horizontal_pixels(src.row(y), axis, 0, out);
@@ -343,6 +373,7 @@ fn horizontal_pixels(row: &[u8], axis: &Axis, from: usize, out: &mut [u8]) {
 /// The horizontal weights laid out for [`horizontal_row_avx2`]: per group of [`LANES`] output
 /// pixels and per tap, the byte offsets of the input pixels and their weights.
 #[cfg(target_arch = "x86_64")]
+#[derive(Debug, PartialEq, Eq)]
 struct Lanes {
     offsets: Vec<[i32; LANES]>,
     weights: Vec<[i32; LANES]>,
@@ -350,18 +381,18 @@ struct Lanes {
 
 #[cfg(target_arch = "x86_64")]
 impl Lanes {
-    fn new(axis: &Axis) -> Self {
-        let groups = axis.starts.len() / LANES;
-        let mut offsets = Vec::with_capacity(groups * axis.taps);
-        let mut weights = Vec::with_capacity(groups * axis.taps);
+    fn new(taps: usize, starts: &[usize], weights: &[i32]) -> Self {
+        let groups = starts.len() / LANES;
+        let mut offsets = Vec::with_capacity(groups * taps);
+        let mut lane_weights = Vec::with_capacity(groups * taps);
         for g in 0..groups {
-            for k in 0..axis.taps {
+            for k in 0..taps {
                 let pixel = |lane: usize| g * LANES + lane;
-                offsets.push(std::array::from_fn(|l| ((axis.starts[pixel(l)] + k) * 3) as i32));
-                weights.push(std::array::from_fn(|l| axis.weights[pixel(l) * axis.taps + k]));
+                offsets.push(std::array::from_fn(|l| ((starts[pixel(l)] + k) * 3) as i32));
+                lane_weights.push(std::array::from_fn(|l| weights[pixel(l) * taps + k]));
             }
         }
-        Self { offsets, weights }
+        Self { offsets, weights: lane_weights }
     }
 }
 
@@ -372,8 +403,9 @@ impl Lanes {
 /// gather reads four bytes from a pixel's first).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn horizontal_row_avx2(row: &[u8], axis: &Axis, lanes: &Lanes, out: &mut [u8]) -> usize {
+unsafe fn horizontal_row_avx2(row: &[u8], axis: &Axis, out: &mut [u8]) -> usize {
     use std::arch::x86_64::*;
+    let lanes = &axis.lanes;
     let groups = axis.starts.len() / LANES;
     let half = _mm256_set1_epi32(axis.half());
     let shift = _mm_cvtsi32_si128(axis.precision as i32);
