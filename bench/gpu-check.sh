@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The prepared GPU check of `bench train` (issue: libtorch training throughput), for a machine
 # that has PyTorch 2.11 (python3) and a CUDA GPU but no Rust toolchain. Correctness first (a short
-# run of the smallest preset must finish with a finite loss), then the timings: the paper preset
-# at batch 144 in fp32, TF32 and bf16 (grefel refuses bf16 until it has mixed precision: that
-# run then fails with the reason), grefel against the PyTorch eager reference in one run each, and
-# one profiled fp32 run. Everything lands in $OUT (default: gpu-out/).
+# run of the smallest preset must finish with a finite loss, in fp32 and in bf16), then the
+# timings: the paper preset at batch 144 in fp32, TF32 and bf16, grefel against the PyTorch eager
+# reference in one run each (cuDNN benchmark mode on for both; tf32 re-runs itself with
+# TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 for TF32 matmuls), one fp32 run of grefel without its fused
+# ops (what they bring on the GPU), and one profiled fp32 run. Everything lands in $OUT
+# (default: gpu-out/).
 #
 # Build the binary on the Linux x86-64 machine, against the venv's torch 2.11.0:
 #   cargo xtask setup-libtorch && source ~/.cache/grefel-torch/grefel-libtorch.env
@@ -49,6 +51,8 @@ run() {
 
 # Correctness: the smallest preset trains a few steps on the device, against the reference.
 run check bench train --preset micro --batch 16 --device "$device" --steps 5 --warmup 2 --python "$python"
+run check-bf16 bench train --preset micro --batch 16 --device "$device" --steps 5 --warmup 2 \
+  --precision bf16 --python "$python"
 [ "$status" -eq 0 ] || exit 1
 # Timings.
 case $device in
@@ -59,6 +63,8 @@ for precision in $precisions; do
   run "$preset-$precision" bench train --preset "$preset" --batch "$batch" --device "$device" \
     --precision "$precision" --steps "$steps" --python "$python"
 done
+run "$preset-fp32-unfused" bench train --preset "$preset" --batch "$batch" --device "$device" \
+  --steps "$steps" --no-fused --no-reference
 run "$preset-fp32-profile" bench train --preset "$preset" --batch "$batch" --device "$device" \
   --steps 10 --profile --python "$python"
 exit "$status"

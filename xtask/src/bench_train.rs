@@ -13,35 +13,17 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use grefel_model::burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use grefel_model::burn::tensor::{Device, Tensor};
-use grefel_model::{Grefel, ModelConfig, device_from_str, loss, parameter_counts, with_seed};
+use grefel_model::{
+    Grefel, ModelConfig, Precision, device_from_str, fused, is_flex, loss, parameter_counts, with_precision,
+    with_seed,
+};
 use grefel_schema::rng::SeedRng;
 use grefel_train::loader::Batch;
 use grefel_train::step::{BatchTensors, StepContext, train_step};
 use serde_json::{Value, json};
-
-/// Numeric precision of the benchmarked step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Precision {
-    /// f32 everywhere.
-    Fp32,
-    /// f32 storage, TF32 tensor-core matmuls and convolutions (CUDA only).
-    Tf32,
-    /// bf16 autocast of forward and loss, f32 master weights.
-    Bf16,
-}
-
-impl Precision {
-    fn name(self) -> &'static str {
-        match self {
-            Precision::Fp32 => "fp32",
-            Precision::Tf32 => "tf32",
-            Precision::Bf16 => "bf16",
-        }
-    }
-}
 
 /// Arguments of `bench train`.
 #[derive(Debug, Args)]
@@ -56,9 +38,20 @@ pub struct TrainBenchArgs {
     /// the reference runs on the same hardware (cpu for the two CPU devices).
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Precision of both sides.
-    #[arg(long, value_enum, default_value_t = Precision::Fp32)]
+    /// Precision of both sides: fp32 (IEEE), tf32 (TF32 convolutions and matmuls on CUDA), bf16
+    /// (grefel: bf16 convolutions and linear layers on f32 weights; PyTorch: autocast).
+    #[arg(long, default_value = "fp32")]
     precision: Precision,
+    /// cuDNN benchmark mode on both sides [default: on for CUDA, where shapes are static].
+    #[arg(long, overrides_with = "no_cudnn_benchmark")]
+    cudnn_benchmark: bool,
+    /// cuDNN benchmark mode off on both sides.
+    #[arg(long)]
+    no_cudnn_benchmark: bool,
+    /// grefel without its fused ops (burn's own PReLU, layer norm, convolution and linear
+    /// forward and backward), to measure what they bring.
+    #[arg(long)]
+    no_fused: bool,
     /// Timed steps.
     #[arg(long, default_value_t = 20)]
     steps: usize,
@@ -85,6 +78,9 @@ pub struct TrainBenchArgs {
     seed: u64,
 }
 
+/// The environment switch that lets libtorch's cuBLAS matmuls use TF32.
+const TF32_CUBLAS: &str = "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE";
+
 /// One side's timing.
 #[derive(Debug)]
 struct Timing {
@@ -109,17 +105,31 @@ pub fn run(args: TrainBenchArgs) -> Result<()> {
     let cfg = ModelConfig::preset(&args.preset)?;
     let device = device_from_str(&args.device)?;
     let cuda = args.device.trim().to_ascii_lowercase().starts_with("cuda");
-    if args.precision != Precision::Fp32 {
-        bail!(
-            "--precision {}: grefel's step runs in fp32 only so far (burn 0.22 has no autocast); \
-             use --precision fp32",
-            args.precision.name()
-        );
+    if args.precision == Precision::Bf16 && is_flex(&args.device) {
+        bail!("--precision bf16 needs a libtorch device (libtorch-cpu or cuda:N), not `{}`", args.device);
     }
+    if cuda && args.precision == Precision::Tf32 && std::env::var_os(TF32_CUBLAS).is_none() {
+        // libtorch reads this once, at its first matmul, and tch has no binding for the switch:
+        // run again with it set, rather than set it in a process that may have threads.
+        tracing::info!("tf32 on CUDA: running again with {TF32_CUBLAS}=1 (TF32 matmuls)");
+        let status = Command::new(std::env::current_exe()?)
+            .args(std::env::args_os().skip(1))
+            .env(TF32_CUBLAS, "1")
+            .status()
+            .context("running bench train again for tf32")?;
+        ensure!(status.success(), "bench train (tf32) failed: {status}");
+        return Ok(());
+    }
+    if args.no_fused && args.precision == Precision::Bf16 {
+        bail!("--no-fused runs burn's own f32 layers: --precision bf16 needs the fused ops");
+    }
+    fused::set_enabled(!args.no_fused);
+    let cudnn_benchmark = cuda && !args.no_cudnn_benchmark || args.cudnn_benchmark;
+    fused::set_cudnn_benchmark(cudnn_benchmark);
     let counts = parameter_counts(&Grefel::new(cfg.clone(), &device_from_str("cpu")?)?);
     let threads = args.threads.unwrap_or_else(rayon::current_num_threads);
     println!(
-        "bench train: preset {} ({} parameters, {} trainable), batch {}, {} px, device {}, {}, {} warm-up + {} timed steps",
+        "bench train: preset {} ({} parameters, {} trainable), batch {}, {} px, device {}, {}, cudnn benchmark {}, fused ops {}, {} warm-up + {} timed steps",
         args.preset,
         counts.total,
         counts.trainable,
@@ -127,11 +137,13 @@ pub fn run(args: TrainBenchArgs) -> Result<()> {
         cfg.image_size,
         args.device,
         args.precision.name(),
+        if cudnn_benchmark { "on" } else { "off" },
+        if args.no_fused { "off" } else { "on" },
         args.warmup,
         args.steps
     );
 
-    let grefel = time_grefel(&cfg, &device, &args)?;
+    let grefel = with_precision(args.precision, || time_grefel(&cfg, &device, &args))?;
     print_timing("grefel", args.batch, &grefel);
 
     if args.no_reference {
@@ -146,8 +158,13 @@ pub fn run(args: TrainBenchArgs) -> Result<()> {
     let mut summary = serde_json::to_value(&counts)?;
     summary["config"] = serde_json::to_value(&cfg)?;
     std::fs::write(summary_file.path(), serde_json::to_string(&summary)?)?;
-    let reference =
-        time_reference(&args, summary_file.path(), if cuda { &args.device } else { "cpu" }, threads)?;
+    let reference = time_reference(
+        &args,
+        summary_file.path(),
+        if cuda { &args.device } else { "cpu" },
+        threads,
+        cudnn_benchmark,
+    )?;
     let ref_total = reference["params_total"].as_u64().unwrap_or(0) as usize;
     ensure!(
         ref_total == counts.total,
@@ -288,7 +305,13 @@ fn profile_phases(
 }
 
 /// Runs `bench/torch_grefel.py` and returns its JSON line.
-fn time_reference(args: &TrainBenchArgs, summary: &Path, device: &str, threads: usize) -> Result<Value> {
+fn time_reference(
+    args: &TrainBenchArgs,
+    summary: &Path,
+    device: &str,
+    threads: usize,
+    cudnn_benchmark: bool,
+) -> Result<Value> {
     let root = crate::workspace_root();
     let python = args.python.clone().unwrap_or_else(|| crate::libtorch::default_venv().join("bin/python"));
     let script = root.join("bench/torch_grefel.py");
@@ -308,6 +331,7 @@ fn time_reference(args: &TrainBenchArgs, summary: &Path, device: &str, threads: 
     if args.profile {
         cmd.arg("--profile");
     }
+    cmd.arg(if cudnn_benchmark { "--cudnn-benchmark" } else { "--no-cudnn-benchmark" });
     let output = cmd.output().with_context(|| {
         format!("running {} (run `cargo xtask setup-libtorch` first, or pass --python)", python.display())
     })?;

@@ -2,12 +2,13 @@
 //! bias, followed by the LayerScale feed-forward (spec §2.4).
 
 use burn::module::{Module, Param};
-use burn::nn::{Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::nn::{Gelu, Linear, LinearConfig};
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::config::QueryLayout;
-use crate::layers::{DropPath, normal_param};
+use crate::fused::Fused;
+use crate::layers::{DropPath, LayerNorm, normal_param};
 
 /// The Swin relative-position index of a `w × w` window, row-major over (query, key) pairs:
 /// `(Δrow + w − 1)·(2w − 1) + (Δcol + w − 1)`.
@@ -107,14 +108,14 @@ impl CrossAttentionBlock {
         let index = relative_position_index(w);
         let gamma = || Param::from_tensor(Tensor::<1>::full([d], spec.layer_scale_init, device));
         Self {
-            norm1: LayerNormConfig::new(d).init(device),
+            norm1: LayerNorm::new(d, 1e-5, device),
             kv: LinearConfig::new(d, 2 * d).init(device),
             proj: LinearConfig::new(d, d).init(device),
             bias_table: normal_param([span * span, spec.heads], 0.02, device),
             bias_index: Tensor::<1, Int>::from_data(TensorData::new(index, [n * n]), device),
             gamma1: gamma(),
             gamma2: gamma(),
-            norm2: LayerNormConfig::new(d).init(device),
+            norm2: LayerNorm::new(d, 1e-5, device),
             fc1: LinearConfig::new(d, spec.mlp_ratio * d).init(device),
             fc2: LinearConfig::new(spec.mlp_ratio * d, d).init(device),
             gelu: Gelu::new(),
@@ -135,7 +136,7 @@ impl CrossAttentionBlock {
         let tokens = partition(shortcut.clone(), w); // (B', N, d)
         let bw = tokens.dims()[0];
 
-        let kv = self.kv.forward(tokens).reshape([bw, n, 2, nh, hd]).permute([2, 0, 3, 1, 4]); // (2, B', h, N, hd)
+        let kv = self.kv.fused(tokens).reshape([bw, n, 2, nh, hd]).permute([2, 0, 3, 1, 4]); // (2, B', h, N, hd)
         let k = kv.clone().narrow(0, 0, 1).reshape([bw, nh, n, hd]);
         let v = kv.narrow(0, 1, 1).reshape([bw, nh, n, hd]);
 
@@ -155,12 +156,12 @@ impl CrossAttentionBlock {
             .unsqueeze::<4>(); // (1, h, N, N)
         let attn = softmax(q.matmul(k.swap_dims(2, 3)) + bias, 3);
         let out = attn.matmul(v).swap_dims(1, 2).reshape([bw, n, d]);
-        let out = merge(self.proj.forward(out), b, h, wd, w); // (B, H, W, d)
+        let out = merge(self.proj.fused(out), b, h, wd, w); // (B, H, W, d)
 
         let g1 = self.gamma1.val().reshape([1, 1, 1, d]);
         let g2 = self.gamma2.val().reshape([1, 1, 1, d]);
         let y = shortcut + self.drop_path.forward(out * g1);
-        let mlp = self.fc2.forward(self.gelu.forward(self.fc1.forward(self.norm2.forward(y.clone()))));
+        let mlp = self.fc2.fused(self.gelu.forward(self.fc1.fused(self.norm2.forward(y.clone()))));
         let y = y + self.drop_path.forward(mlp * g2);
         y.permute([0, 3, 1, 2])
     }

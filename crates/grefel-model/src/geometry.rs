@@ -8,6 +8,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, PRelu, PReluConfig};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::config::GeometryConfig;
+use crate::fused::Fused;
 use crate::layers::conv;
 
 /// Heatmaps of `landmarks` `(B, L, 2)` — `(x, y)` normalised to `[0, 1]` of the model input,
@@ -80,8 +81,8 @@ impl GeometryBranch {
             .iter()
             .map(|s| {
                 let h = render_heatmaps(landmarks.clone(), s.side, self.sigma_px);
-                let y = s.act.forward(s.bn.forward(s.conv1.forward(h)));
-                s.conv2.forward(y)
+                let y = s.act.fused(s.bn.forward(s.conv1.fused(h)));
+                s.conv2.fused(y)
             })
             .collect()
     }

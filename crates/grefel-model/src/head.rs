@@ -6,6 +6,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
 use crate::config::HeadConfig;
+use crate::fused::Fused;
 
 /// One hidden layer: Linear → ReLU → BatchNorm1d (optional) → Dropout.
 #[derive(Module, Debug)]
@@ -46,13 +47,13 @@ impl MlpHead {
     /// Logits `(B, C)` for embeddings `(B, D)`.
     pub fn forward(&self, e: Tensor<2>) -> Tensor<2> {
         let x = self.hidden.iter().fold(e, |x, layer| {
-            let y = relu(layer.linear.forward(x));
+            let y = relu(layer.linear.fused(x));
             let y = match &layer.bn {
                 Some(bn) => bn.forward(y),
                 None => y,
             };
             layer.dropout.forward(y)
         });
-        self.out.forward(x)
+        self.out.fused(x)
     }
 }

@@ -6,6 +6,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, PRelu, PReluConfig};
 use burn::tensor::{Device, Tensor, s};
 
 use crate::config::Ir50Config;
+use crate::fused::Fused;
 use crate::layers::{ConvBn, conv};
 
 /// One IR bottleneck unit: BN → Conv3×3 → PReLU → Conv3×3(stride) → BN, plus a shortcut that
@@ -52,8 +53,8 @@ impl Bottleneck {
             }
             None => x.clone(),
         };
-        let r = self.act.forward(self.conv1.forward(self.bn_in.forward(x)));
-        let r = self.bn_out.forward(self.conv2.forward(r));
+        let r = self.act.fused(self.conv1.fused(self.bn_in.forward(x)));
+        let r = self.bn_out.forward(self.conv2.fused(r));
         r + shortcut
     }
 }

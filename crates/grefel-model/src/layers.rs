@@ -1,6 +1,7 @@
 //! Small building blocks shared by the backbones: convolution + batch norm (+ PReLU), DropPath,
 //! and initialisers the burn defaults do not cover.
 
+use crate::fused::Fused;
 use burn::module::{Flag, Module, Param};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Initializer, Linear, PRelu, PReluConfig, PaddingConfig2d};
@@ -55,11 +56,39 @@ impl ConvBn {
 
     /// Applies the block to `(B, C, H, W)`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let y = self.bn.forward(self.conv.forward(x));
+        let y = self.bn.forward(self.conv.fused(x));
         match &self.act {
-            Some(act) => act.forward(y),
+            Some(act) => act.fused(y),
             None => y,
         }
+    }
+}
+
+/// Layer norm over the last dimension, run by [`crate::fused::layer_norm`]. The fields are those of
+/// burn's `LayerNorm` (whose epsilon is private), so checkpoints keep their layout.
+#[derive(Module, Debug)]
+pub struct LayerNorm {
+    /// Scale, initialised to ones.
+    pub gamma: Param<Tensor<1>>,
+    /// Shift, initialised to zeros.
+    pub beta: Option<Param<Tensor<1>>>,
+    /// Added to the variance before the square root.
+    pub epsilon: f64,
+}
+
+impl LayerNorm {
+    /// A layer norm over `d` features with the given epsilon (scale 1, shift 0).
+    pub fn new(d: usize, epsilon: f64, device: &Device) -> Self {
+        Self {
+            gamma: Initializer::Ones.init([d], device),
+            beta: Some(Initializer::Zeros.init([d], device)),
+            epsilon,
+        }
+    }
+
+    /// Normalises `x` over its last dimension.
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        self.fused(x)
     }
 }
 

@@ -11,6 +11,7 @@ use burn::tensor::{Device, Tensor, s};
 use crate::config::{Downsample, EvalOutput, FrozenBatchNorm, LandmarkBranch, ModelConfig, Reduction};
 use crate::cross_attention::{CrossAttentionBlock, CrossAttentionSpec};
 use crate::error::ModelError;
+use crate::fused::Fused;
 use crate::geometry::GeometryBranch;
 use crate::head::MlpHead;
 use crate::ir50::Ir50;
@@ -249,7 +250,7 @@ impl Grefel {
             rec(name, f.dims().to_vec());
         }
         let img: Vec<Tensor<4>> =
-            stages.into_iter().zip(&self.image_convs).map(|(f, c)| c.forward(f)).collect();
+            stages.into_iter().zip(&self.image_convs).map(|(f, c)| c.fused(f)).collect();
         for (name, f) in ["image_scale1", "image_scale2", "image_scale3"].into_iter().zip(&img) {
             rec(name, f.dims().to_vec());
         }
@@ -260,7 +261,7 @@ impl Grefel {
                 for (name, f) in ["mfn_out1", "mfn_out2", "mfn_out3"].into_iter().zip([&o1, &o2, &o3]) {
                     rec(name, f.dims().to_vec());
                 }
-                vec![o1, o2, proj.forward(o3)]
+                vec![o1, o2, proj.fused(o3)]
             }
             (_, _, Some(g)) => {
                 let lm = landmarks.ok_or(ModelError::MissingLandmarks(g.num_landmarks))?;
@@ -290,7 +291,7 @@ impl Grefel {
         let features = self.vit.encode(tokens);
         rec("vit_embedding", features.dims().to_vec());
         let embedding = match &self.reduction {
-            Some(lin) => lin.forward(features.clone()),
+            Some(lin) => lin.fused(features.clone()),
             None => features.clone(),
         };
         rec("embedding", embedding.dims().to_vec());

@@ -7,6 +7,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor};
 
 use crate::config::{AnchorAggregation, AnchorInit, AttentionMode, CorrectionPaths, ReliabilityConfig};
+use crate::fused::Fused;
 use crate::layers::{linear_uniform, linear_zero_bias};
 
 /// Added under the square root of the anchor distances so that the gradient stays finite when
@@ -99,11 +100,11 @@ impl AttentionPath {
 
     /// α `(B, C)` for embeddings `(B, D)`.
     pub fn forward(&self, e: Tensor<2>) -> Tensor<2> {
-        let v = self.in_v.forward(self.to_v.forward(e.clone()));
+        let v = self.in_v.fused(self.to_v.fused(e.clone()));
         let mixed = match self.mode {
             AttentionMode::BatchMixing => {
-                let q = self.in_q.forward(self.to_q.forward(e.clone()));
-                let k = self.in_k.forward(self.to_k.forward(e));
+                let q = self.in_q.fused(self.to_q.fused(e.clone()));
+                let k = self.in_k.fused(self.to_k.fused(e));
                 let c = q.dims()[1];
                 let scores = q.mul_scalar((c as f64).powf(-0.5)).matmul(k.transpose());
                 softmax(scores, 1).matmul(v)
@@ -111,7 +112,7 @@ impl AttentionPath {
             // A length-1 sequence: the attention weight is exactly 1.
             AttentionMode::PerSample => v,
         };
-        softmax(self.out.forward(mixed), 1)
+        softmax(self.out.fused(mixed), 1)
     }
 }
 

@@ -3,12 +3,13 @@
 
 use burn::module::{Module, Param};
 use burn::nn::conv::Conv2d;
-use burn::nn::{Gelu, LayerNorm, LayerNormConfig, Linear};
+use burn::nn::{Gelu, Linear};
 use burn::tensor::activation::{relu, sigmoid, softmax};
 use burn::tensor::{Device, Tensor};
 
 use crate::config::VitConfig;
-use crate::layers::{conv, linear_normal, normal_param};
+use crate::fused::Fused;
+use crate::layers::{LayerNorm, conv, linear_normal, normal_param};
 
 /// Turns the three cross-attention maps into `3·n²` tokens of width V: scale 1 by two stride-2
 /// 3×3 convs, scale 2 by one, scale 3 by a 1×1 conv (all biased, PyTorch-default init).
@@ -43,9 +44,9 @@ impl TokenEmbedding {
     /// `(B, 3·n², V)` tokens in the order [scale 1, scale 2, scale 3].
     pub fn forward(&self, maps: [Tensor<4>; 3]) -> Tensor<3> {
         let [m1, m2, m3] = maps;
-        let t1 = flatten_tokens(self.s1b.forward(self.s1a.forward(m1)));
-        let t2 = flatten_tokens(self.s2.forward(m2));
-        let t3 = flatten_tokens(self.s3.forward(m3));
+        let t1 = flatten_tokens(self.s1b.fused(self.s1a.fused(m1)));
+        let t2 = flatten_tokens(self.s2.fused(m2));
+        let t3 = flatten_tokens(self.s3.fused(m3));
         Tensor::cat(vec![t1, t2, t3], 1)
     }
 }
@@ -75,10 +76,10 @@ impl VitBlock {
     fn new(cfg: &VitConfig, device: &Device) -> Self {
         let v = cfg.dim;
         Self {
-            norm1: LayerNormConfig::new(v).with_epsilon(1e-6).init(device),
+            norm1: LayerNorm::new(v, 1e-6, device),
             qkv: linear_normal(v, 3 * v, 0.01, device),
             proj: linear_normal(v, v, 0.01, device),
-            norm2: LayerNormConfig::new(v).with_epsilon(1e-6).init(device),
+            norm2: LayerNorm::new(v, 1e-6, device),
             fc1: linear_normal(v, cfg.mlp_ratio * v, 0.01, device),
             fc2: linear_normal(cfg.mlp_ratio * v, v, 0.01, device),
             gelu: Gelu::new(),
@@ -90,18 +91,15 @@ impl VitBlock {
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
         let [b, t, v] = x.dims();
         let (nh, hd) = (self.heads, v / self.heads);
-        let qkv = self
-            .qkv
-            .forward(self.norm1.forward(x.clone()))
-            .reshape([b, t, 3, nh, hd])
-            .permute([2, 0, 3, 1, 4]); // (3, B, h, T, hd)
+        let qkv =
+            self.qkv.fused(self.norm1.forward(x.clone())).reshape([b, t, 3, nh, hd]).permute([2, 0, 3, 1, 4]); // (3, B, h, T, hd)
         let q = qkv.clone().narrow(0, 0, 1).reshape([b, nh, t, hd]);
         let k = qkv.clone().narrow(0, 1, 1).reshape([b, nh, t, hd]);
         let val = qkv.narrow(0, 2, 1).reshape([b, nh, t, hd]);
         let attn = softmax(q.mul_scalar((hd as f64).powf(-0.5)).matmul(k.swap_dims(2, 3)), 3);
         let out = attn.matmul(val).swap_dims(1, 2).reshape([b, t, v]);
-        let x = x + self.proj.forward(out);
-        let mlp = self.fc2.forward(self.gelu.forward(self.fc1.forward(self.norm2.forward(x.clone()))));
+        let x = x + self.proj.fused(out);
+        let mlp = self.fc2.fused(self.gelu.forward(self.fc1.fused(self.norm2.forward(x.clone()))));
         x + mlp
     }
 }
@@ -133,7 +131,7 @@ impl Vit {
             cls: normal_param([1, 1, v], 0.02, device),
             pos: normal_param([1, num_tokens + 1, v], 0.02, device),
             blocks: (0..cfg.depth).map(|_| VitBlock::new(cfg, device)).collect(),
-            norm: LayerNormConfig::new(v).with_epsilon(1e-6).init(device),
+            norm: LayerNorm::new(v, 1e-6, device),
             se1: linear_normal(v, v, 0.01, device),
             se2: linear_normal(v, v, 0.01, device),
         }
@@ -152,7 +150,7 @@ impl Vit {
         let x = self.norm.forward(x);
         let [b, _, v] = x.dims();
         let cls = x.slice([0..b, 0..1, 0..v]).reshape([b, v]);
-        let gate = sigmoid(self.se2.forward(relu(self.se1.forward(cls.clone()))));
+        let gate = sigmoid(self.se2.fused(relu(self.se1.fused(cls.clone()))));
         cls * gate
     }
 }

@@ -4,7 +4,7 @@
 //! points, prefetch depth, cache budget) and are never hashed.
 
 use grefel_experiments::NoiseSpec;
-use grefel_model::ModelConfig;
+use grefel_model::{ModelConfig, Precision};
 use grefel_schema::ClassView;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -126,6 +126,11 @@ pub struct TrainSettings {
     /// Output whose validation accuracy selects the checkpoint evaluated on test.
     #[serde(default = "default_selection")]
     pub selection: Selection,
+    /// Precision of the convolutions and linear layers (`fp32`, `tf32`, `bf16`; bf16 needs a
+    /// libtorch device). Left out of the resolved configuration when fp32, so the run ids of
+    /// fp32 runs are those of before the option existed.
+    #[serde(default, skip_serializing_if = "is_fp32")]
+    pub precision: Precision,
 }
 
 /// A validated configuration; [`TrainConfig::resolved`] is its canonical JSON.
@@ -159,6 +164,9 @@ pub struct TrainConfig {
     pub val_fraction: f64,
     /// Model selection output.
     pub selection: Selection,
+    /// Precision of the convolutions and linear layers.
+    #[serde(default, skip_serializing_if = "is_fp32")]
+    pub precision: Precision,
 }
 
 /// Merges `overlay` into `base`: objects key by key (recursively), anything else replaces.
@@ -271,8 +279,13 @@ impl TrainSettings {
             noise: self.noise,
             val_fraction: self.val_fraction,
             selection: self.selection,
+            precision: self.precision,
         })
     }
+}
+
+fn is_fp32(p: &Precision) -> bool {
+    *p == Precision::Fp32
 }
 
 impl TrainConfig {
@@ -303,5 +316,26 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         Self { device: "cpu".into(), stop_after_epochs: None, prefetch: 3, cache_budget_bytes: 2 << 30 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precision_is_parsed_and_hashed_only_when_not_fp32() {
+        let fp32 = TrainSettings::new("rafdb").validate().expect("defaults");
+        assert_eq!(fp32.precision, Precision::Fp32);
+        assert!(fp32.resolved().get("precision").is_none(), "fp32 keeps the run ids of before the option");
+
+        let mut raw = serde_json::json!({ "dataset": "rafdb", "precision": "bf16" });
+        let bf16 = TrainSettings::from_value(raw.clone()).expect("parse").validate().expect("valid");
+        assert_eq!(bf16.precision, Precision::Bf16);
+        assert_eq!(bf16.resolved()["precision"], "bf16");
+        assert_ne!(bf16.resolved(), fp32.resolved());
+
+        raw["precision"] = "fp16".into();
+        assert!(TrainSettings::from_value(raw).is_err(), "unknown precisions are refused");
     }
 }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use grefel_model::burn::module::Module;
 use grefel_model::burn::optim::AdamConfig;
 use grefel_model::burn::tensor::{Tensor, TensorData};
-use grefel_model::{Grefel, device_from_str, trust_ramp};
+use grefel_model::{Grefel, Precision, device_from_str, is_flex, trust_ramp, with_precision};
 use grefel_schema::rng::derive_seed;
 use grefel_shards::Manifest;
 use serde_json::{Value, json};
@@ -37,8 +37,35 @@ pub fn train(
     train_with(config, data_dir, runs_dir, &options, progress)
 }
 
-/// [`train`] with explicit [`RunOptions`].
+/// [`train`] with explicit [`RunOptions`]. Every forward pass (training and evaluation) runs at
+/// the configuration's precision.
 pub fn train_with(
+    config: &TrainConfig,
+    data_dir: &Path,
+    runs_dir: &Path,
+    options: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunResult, TrainError> {
+    if config.precision == Precision::Bf16 && is_flex(&options.device) {
+        return Err(TrainError::config(
+            "precision",
+            format!("bf16 needs a libtorch device (cuda:N or libtorch-cpu), not `{}`", options.device),
+        ));
+    }
+    let cuda = options.device.trim().to_ascii_lowercase().starts_with("cuda");
+    if config.precision == Precision::Tf32
+        && cuda
+        && std::env::var_os("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE").is_none()
+    {
+        tracing::warn!(
+            "precision tf32: convolutions use TF32; matmuls stay IEEE fp32 unless the process starts with \
+             TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 (libtorch reads it once)"
+        );
+    }
+    with_precision(config.precision, || train_at_precision(config, data_dir, runs_dir, options, progress))
+}
+
+fn train_at_precision(
     config: &TrainConfig,
     data_dir: &Path,
     runs_dir: &Path,

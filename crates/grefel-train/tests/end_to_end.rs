@@ -108,6 +108,11 @@ fn training_is_deterministic_resumable_and_idempotent() {
     let c = train(&other, &data, &tmp.path().join("runs-a"), "cpu", &NoProgress).expect("seed 1");
     assert_ne!(c.run_id, a.run_id);
     assert_ne!(metrics_bytes(&a.run_dir), metrics_bytes(&c.run_dir), "another seed, other numbers");
+
+    let bf16 = config("synthetic", |s| s.precision = grefel_model::Precision::Bf16);
+    let refused = train(&bf16, &data, &tmp.path().join("runs-a"), "cpu", &NoProgress);
+    let message = refused.expect_err("bf16 on the Flex CPU backend is refused").to_string();
+    assert!(message.contains("bf16 needs a libtorch device"), "{message}");
 }
 
 #[test]

@@ -265,12 +265,20 @@ mod trajectory {
         v.0
     }
 
-    /// The total loss of each of `steps` Adam steps (lr 1e-3) on fixed, step-dependent batches.
-    fn losses(mut model: Grefel, cfg: &ModelConfig, device: &Device, steps: usize) -> Vec<f64> {
+    /// The total loss of each of `steps` Adam steps (lr 1e-3) on fixed, step-dependent batches
+    /// (with `one_batch`, the batch of step 0 every time: a curve that falls).
+    fn losses(
+        mut model: Grefel,
+        cfg: &ModelConfig,
+        device: &Device,
+        steps: usize,
+        one_batch: bool,
+    ) -> Vec<f64> {
         let mut optim = AdamConfig::new().init();
         let (b, s) = (16, cfg.image_size);
         (0..steps)
             .map(|step| {
+                let step = if one_batch { 0 } else { step };
                 let images: Vec<f32> = (0..b * 3 * s * s)
                     .map(|i| ((i as f32) * 0.137 + step as f32 * 1.3).sin() * 0.8)
                     .collect();
@@ -302,11 +310,202 @@ mod trajectory {
         assert_eq!(values(&a), values(&b), "one seed gives the same initial weights on both backends");
         assert_ne!(values(&a), values(&c), "another seed gives other weights");
 
-        let (la, lb) = (losses(a, &cfg, &flex, 12), losses(b, &cfg, &torch, 12));
+        let (la, lb) = (losses(a, &cfg, &flex, 12, false), losses(b, &cfg, &torch, 12, false));
         eprintln!("flex {la:?}\nlibtorch {lb:?}");
         for (step, (x, y)) in la.iter().zip(&lb).enumerate() {
             assert!((x - y).abs() < 1e-5 * x.abs().max(1.0), "step {step}: flex {x}, libtorch {y}");
         }
         assert!(la.iter().all(|l| l.is_finite()) && la[0] != la[11], "the steps move the loss: {la:?}");
+    }
+
+    /// bf16 mixed precision (bf16 convolutions and linear layers on f32 master weights) follows
+    /// the fp32 loss curve: twelve Adam steps from one initial network on libtorch.
+    #[test]
+    fn the_bf16_loss_curve_follows_fp32() {
+        use grefel_model::{Precision, with_precision};
+        let cfg = ModelConfig::preset("micro").expect("micro");
+        let torch = device_from_str("libtorch-cpu").expect("libtorch").autodiff();
+        let init = || initial_model(&cfg, 7, &torch).expect("init on libtorch");
+        let fp32 = losses(init(), &cfg, &torch, 12, true);
+        let bf16 = with_precision(Precision::Bf16, || losses(init(), &cfg, &torch, 12, true));
+        eprintln!("fp32 {fp32:?}\nbf16 {bf16:?}");
+        assert_ne!(fp32, bf16, "bf16 changes the numbers");
+        for (step, (f, b)) in fp32.iter().zip(&bf16).enumerate() {
+            assert!((f - b).abs() <= 0.03 * f.abs(), "step {step}: fp32 {f}, bf16 {b}");
+        }
+        let falls = |l: &[f64]| l[11] < 0.95 * l[0];
+        assert!(falls(&fp32) && falls(&bf16), "both curves fall on the repeated batch");
+    }
+}
+
+/// The fused ops (`grefel_model::fused`): on libtorch they run libtorch's kernels forward and
+/// backward (PReLU's own backward kernel; layer norm, convolution and linear layers through a
+/// recorded libtorch graph); on Flex they are burn's composite formulas. Outputs and every
+/// operand's gradient agree in f32 and f64, with and without autodiff, and bf16 is a real
+/// change of precision that stays close to f32.
+mod fused {
+    use grefel_model::burn::tensor::ops::ConvOptions;
+    use grefel_model::burn::tensor::{DType, Device, Tensor, TensorData};
+    use grefel_model::{Precision, device_from_str, fused, with_precision};
+
+    /// Deterministic values in `offset ± scale`.
+    fn values(n: usize, seed: u64, offset: f64, scale: f64) -> Vec<f64> {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ seed.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                offset + scale * ((state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0)
+            })
+            .collect()
+    }
+
+    fn data<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+        t.into_data().convert::<f64>().iter::<f64>().collect()
+    }
+
+    /// An op under test: builds its operands on `device`, returns its output.
+    type Op = fn(&[Tensor<4>]) -> Tensor<4>;
+
+    /// Operand shapes (rank 4; lower ranks are reshaped inside the op) and generators.
+    struct Case {
+        name: &'static str,
+        operands: Vec<([usize; 4], f64, f64)>,
+        op: Op,
+    }
+
+    fn conv_options(padding: [(usize, usize); 2]) -> ConvOptions<2> {
+        ConvOptions::new_with_padding([2, 1], padding, [1, 1], 2)
+    }
+
+    fn cases() -> Vec<Case> {
+        vec![
+            Case {
+                name: "prelu",
+                operands: vec![([4, 3, 5, 6], 0.0, 2.0), ([3, 1, 1, 1], 0.1, 0.3)],
+                op: |t| fused::prelu(t[0].clone(), t[1].clone().reshape([3])),
+            },
+            Case {
+                name: "layer_norm",
+                // Rows centred at 6 with spread 0.5: a careless formula loses digits there.
+                operands: vec![([2, 3, 5, 8], 6.0, 0.5), ([8, 1, 1, 1], 1.0, 0.5), ([8, 1, 1, 1], 0.0, 0.3)],
+                op: |t| {
+                    fused::layer_norm(
+                        t[0].clone(),
+                        t[1].clone().reshape([8]),
+                        Some(t[2].clone().reshape([8])),
+                        1e-5,
+                    )
+                },
+            },
+            Case {
+                name: "conv2d",
+                operands: vec![([2, 4, 7, 9], 0.0, 1.0), ([6, 2, 3, 3], 0.0, 0.4)],
+                op: |t| fused::conv2d(t[0].clone(), t[1].clone(), None, conv_options([(1, 1), (1, 1)])),
+            },
+            Case {
+                name: "conv2d with bias, asymmetric padding",
+                operands: vec![([2, 4, 7, 9], 0.0, 1.0), ([6, 2, 3, 3], 0.0, 0.4), ([6, 1, 1, 1], 0.0, 1.0)],
+                op: |t| {
+                    let bias = Some(t[2].clone().reshape([6]));
+                    fused::conv2d(t[0].clone(), t[1].clone(), bias, conv_options([(1, 0), (0, 2)]))
+                },
+            },
+            Case {
+                name: "linear",
+                operands: vec![([1, 3, 4, 6], 0.0, 1.0), ([6, 5, 1, 1], 0.0, 0.5), ([5, 1, 1, 1], 0.0, 1.0)],
+                op: |t| {
+                    let y = fused::linear(
+                        t[0].clone().reshape([3, 4, 6]),
+                        t[1].clone().reshape([6, 5]),
+                        Some(t[2].clone().reshape([5])),
+                    );
+                    y.unsqueeze::<4>()
+                },
+            },
+        ]
+    }
+
+    /// The output without autodiff, the output with autodiff, and each operand's gradient of
+    /// `Σ output·g` for a fixed, varied `g`.
+    fn run(case: &Case, base: &Device, dtype: DType) -> Vec<Vec<f64>> {
+        let make = |device: &Device| -> Vec<Tensor<4>> {
+            case.operands
+                .iter()
+                .enumerate()
+                .map(|(i, &(shape, offset, scale))| {
+                    let n = shape.iter().product();
+                    Tensor::<4>::from_data(
+                        TensorData::new(values(n, i as u64, offset, scale), shape),
+                        (device, dtype),
+                    )
+                })
+                .collect()
+        };
+        let plain = data((case.op)(&make(base)));
+        let device = base.clone().autodiff();
+        let operands: Vec<Tensor<4>> = make(&device).into_iter().map(Tensor::require_grad).collect();
+        let y = (case.op)(&operands);
+        let g = Tensor::<4>::from_data(
+            TensorData::new(values(y.shape().num_elements(), 99, 0.0, 1.0), y.dims()),
+            (&device, dtype),
+        );
+        let grads = (y.clone() * g).sum().backward();
+        let mut out = vec![plain, data(y)];
+        for (i, t) in operands.iter().enumerate() {
+            let grad = t.grad(&grads).unwrap_or_else(|| panic!("{}: operand {i} has a gradient", case.name));
+            out.push(data(grad));
+        }
+        out
+    }
+
+    fn assert_close(what: &str, got: &[f64], want: &[f64], tolerance: f64) {
+        assert_eq!(got.len(), want.len(), "{what}: lengths");
+        let scale = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(scale > 1e-3, "{what}: the reference is all but zero, the comparison would be empty");
+        let worst = got.iter().zip(want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max) / scale;
+        assert!(worst <= tolerance, "{what}: relative difference {worst:.3e} > {tolerance:.0e}");
+    }
+
+    fn compare(dtype: DType, tolerance: f64) {
+        let torch = device_from_str("libtorch-cpu").expect("libtorch");
+        for case in cases() {
+            let got = run(&case, &torch, dtype);
+            let want = run(&case, &Device::flex(), dtype);
+            let names = ["output", "output (autodiff)"];
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                let what = match names.get(i) {
+                    Some(n) => format!("{} {n}", case.name),
+                    None => format!("{} gradient of operand {}", case.name, i - 2),
+                };
+                assert_close(&what, g, w, tolerance);
+            }
+        }
+    }
+
+    #[test]
+    fn match_burns_formulas_in_f32() {
+        compare(DType::F32, 1e-5);
+    }
+
+    #[test]
+    fn match_burns_formulas_in_f64() {
+        compare(DType::F64, 1e-12);
+    }
+
+    /// bf16 changes the numbers (the products really run in bf16) by no more than bf16's
+    /// resolution, and outputs and gradients stay f32.
+    #[test]
+    fn bf16_products_stay_close_to_f32() {
+        let torch = device_from_str("libtorch-cpu").expect("libtorch");
+        for case in cases().into_iter().filter(|c| c.name.starts_with("conv2d") || c.name == "linear") {
+            let exact = run(&case, &torch, DType::F32);
+            let bf16 = with_precision(Precision::Bf16, || run(&case, &torch, DType::F32));
+            for (i, (b, e)) in bf16.iter().zip(&exact).enumerate() {
+                assert_close(&format!("{} bf16 result {i}", case.name), b, e, 2e-2);
+                assert!(b != e, "{} result {i}: bf16 gave exactly the f32 numbers", case.name);
+            }
+        }
     }
 }
