@@ -3,11 +3,10 @@
 
 use burn::module::{Module, Param};
 use burn::nn::{Gelu, Linear, LinearConfig};
-use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::config::QueryLayout;
-use crate::fused::Fused;
+use crate::fused::{self, Fused};
 use crate::layers::{DropPath, LayerNorm, normal_param};
 
 /// The Swin relative-position index of a `w × w` window, row-major over (query, key) pairs:
@@ -145,7 +144,6 @@ impl CrossAttentionBlock {
             QueryLayout::HeadSplit => q_tokens.reshape([bw, n, nh, hd]).swap_dims(1, 2),
             QueryLayout::RawReshape => q_tokens.reshape([bw, nh, n, hd]),
         };
-        let q = q.mul_scalar((hd as f64).powf(-0.5));
 
         let bias = self
             .bias_table
@@ -154,8 +152,8 @@ impl CrossAttentionBlock {
             .reshape([n, n, nh])
             .permute([2, 0, 1])
             .unsqueeze::<4>(); // (1, h, N, N)
-        let attn = softmax(q.matmul(k.swap_dims(2, 3)) + bias, 3);
-        let out = attn.matmul(v).swap_dims(1, 2).reshape([bw, n, d]);
+        let out = fused::attention(q, k, v, Some(bias), (hd as f64).powf(-0.5));
+        let out = out.swap_dims(1, 2).reshape([bw, n, d]);
         let out = merge(self.proj.fused(out), b, h, wd, w); // (B, H, W, d)
 
         let g1 = self.gamma1.val().reshape([1, 1, 1, d]);

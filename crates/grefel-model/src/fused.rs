@@ -1,14 +1,15 @@
-//! Fused layer ops: PReLU, layer norm, 2-d convolution and linear layers as one backend call
-//! each, forward and backward, through a burn backend extension ([`FusedOps`]).
+//! Fused layer ops: PReLU, layer norm, 2-d convolution, linear layers and scaled dot-product
+//! attention as one backend call each, forward and backward, through a burn backend extension
+//! ([`FusedOps`]).
 //!
 //! burn's autodiff differentiates PReLU and layer norm as chains of element-wise ops (six and
 //! about fifteen full passes over the activations), and its convolution backward rebuilds the
 //! weight gradient from a convolution of permuted copies. On libtorch devices these ops instead run
 //! libtorch's own kernels for both passes: PReLU through `_prelu_kernel` and
-//! `_prelu_kernel_backward`; layer norm, convolution and linear layers as a small libtorch
+//! `_prelu_kernel_backward`; layer norm, convolution, linear layers and attention as a small libtorch
 //! autograd graph recorded in the forward pass and replayed by burn's backward pass
 //! (`native_layer_norm_backward`, cuDNN's backward-data and backward-filter convolutions, the
-//! matmuls of `addmm`). They also carry the [`Precision`] of the step: TF32 per convolution, bf16
+//! matmuls of `addmm`, `scaled_dot_product_attention`'s fused kernels). They also carry the [`Precision`] of the step: TF32 per convolution, bf16
 //! casts inside the graph (libtorch casts the gradients back to f32).
 //!
 //! On the default CPU backend (Flex) the ops are burn's own composite implementations, so the two
@@ -71,6 +72,35 @@ pub trait FusedOps: Backend {
         <Self as ModuleOps<Self>>::conv2d(x, weight, Some(bias), options)
     }
 
+    /// Attention `softmax(scale·q·kᵀ) v` over `(B, h, N, d)` operands.
+    fn fused_attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        scale: f64,
+        _precision: Precision,
+    ) -> FloatTensor<Self> {
+        let scores =
+            Self::float_matmul(Self::float_mul_scalar(q, scale.into()), Self::float_swap_dims(k, 2, 3));
+        Self::float_matmul(<Self as ActivationOps<Self>>::softmax(scores, 3), v)
+    }
+
+    /// Attention with an additive `bias` on the scores (broadcast to `(B, h, N_q, N_k)`):
+    /// `softmax(scale·q·kᵀ + bias) v`.
+    fn fused_attention_bias(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        scale: f64,
+        _precision: Precision,
+    ) -> FloatTensor<Self> {
+        let scores =
+            Self::float_matmul(Self::float_mul_scalar(q, scale.into()), Self::float_swap_dims(k, 2, 3));
+        let scores = Self::float_add(scores, bias);
+        Self::float_matmul(<Self as ActivationOps<Self>>::softmax(scores, 3), v)
+    }
+
     /// `x @ weight + bias` over the last dimension, `weight` `[d_in, d_out]` (burn's layout).
     fn fused_linear(
         x: FloatTensor<Self>,
@@ -127,6 +157,28 @@ pub fn conv2d(
             <Dispatch as FusedOps>::fused_conv2d_bias(x, weight, bias.into_dispatch(), options, precision)
         }
         None => <Dispatch as FusedOps>::fused_conv2d(x, weight, options, precision),
+    })
+}
+
+/// Scaled dot-product attention `softmax(scale·q·kᵀ [+ bias]) v` over `(B, h, N, d)` operands,
+/// at this thread's [`precision::current`] precision (libtorch: `scaled_dot_product_attention`,
+/// its fused kernels where the device has them).
+pub fn attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, bias: Option<Tensor<4>>, scale: f64) -> Tensor<4> {
+    if !enabled() {
+        let scores = q.mul_scalar(scale).matmul(k.swap_dims(2, 3));
+        let scores = match bias {
+            Some(bias) => scores + bias,
+            None => scores,
+        };
+        return burn::tensor::activation::softmax(scores, 3).matmul(v);
+    }
+    let precision = precision::current();
+    let (q, k, v) = (q.into_dispatch(), k.into_dispatch(), v.into_dispatch());
+    Tensor::from_dispatch(match bias {
+        Some(bias) => {
+            <Dispatch as FusedOps>::fused_attention_bias(q, k, v, bias.into_dispatch(), scale, precision)
+        }
+        None => <Dispatch as FusedOps>::fused_attention(q, k, v, scale, precision),
     })
 }
 
@@ -305,6 +357,26 @@ mod torch {
         result(y, kind)
     }
 
+    fn attention(
+        [q, k, v]: [&tch::Tensor; 3],
+        bias: Option<&tch::Tensor>,
+        scale: f64,
+        precision: Precision,
+    ) -> tch::Tensor {
+        let kind = q.kind();
+        let y = tch::Tensor::scaled_dot_product_attention(
+            &operand(q, precision),
+            &operand(k, precision),
+            &operand(v, precision),
+            bias.map(|b| operand(b, precision)),
+            0.0,
+            false,
+            Some(scale),
+            false,
+        );
+        result(y, kind)
+    }
+
     fn layer_norm(x: &tch::Tensor, gamma: &tch::Tensor, beta: &tch::Tensor, epsilon: f64) -> tch::Tensor {
         let d = x.size().last().copied().unwrap_or(1);
         x.layer_norm([d], Some(gamma), Some(beta), epsilon, true)
@@ -337,6 +409,27 @@ mod torch {
             precision: Precision,
         ) -> FloatTensor<Self> {
             TchTensor::new(linear(&x.tensor, &weight.tensor, &bias.tensor, precision))
+        }
+
+        fn fused_attention(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            scale: f64,
+            precision: Precision,
+        ) -> FloatTensor<Self> {
+            TchTensor::new(attention([&q.tensor, &k.tensor, &v.tensor], None, scale, precision))
+        }
+
+        fn fused_attention_bias(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            bias: FloatTensor<Self>,
+            scale: f64,
+            precision: Precision,
+        ) -> FloatTensor<Self> {
+            TchTensor::new(attention([&q.tensor, &k.tensor, &v.tensor], Some(&bias.tensor), scale, precision))
         }
     }
 
@@ -494,6 +587,27 @@ mod torch {
             precision: Precision,
         ) -> FloatTensor<Self> {
             record::<C, 3>([x, weight, bias], |[x, w, b]| linear(x, w, b, precision))
+        }
+
+        fn fused_attention(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            scale: f64,
+            precision: Precision,
+        ) -> FloatTensor<Self> {
+            record::<C, 3>([q, k, v], |[q, k, v]| attention([q, k, v], None, scale, precision))
+        }
+
+        fn fused_attention_bias(
+            q: FloatTensor<Self>,
+            k: FloatTensor<Self>,
+            v: FloatTensor<Self>,
+            bias: FloatTensor<Self>,
+            scale: f64,
+            precision: Precision,
+        ) -> FloatTensor<Self> {
+            record::<C, 4>([q, k, v, bias], |[q, k, v, b]| attention([q, k, v], Some(b), scale, precision))
         }
     }
 }

@@ -4,11 +4,11 @@
 use burn::module::{Module, Param};
 use burn::nn::conv::Conv2d;
 use burn::nn::{Gelu, Linear};
-use burn::tensor::activation::{relu, sigmoid, softmax};
+use burn::tensor::activation::{relu, sigmoid};
 use burn::tensor::{Device, Tensor};
 
 use crate::config::VitConfig;
-use crate::fused::Fused;
+use crate::fused::{self, Fused};
 use crate::layers::{LayerNorm, conv, linear_normal, normal_param};
 
 /// Turns the three cross-attention maps into `3·n²` tokens of width V: scale 1 by two stride-2
@@ -96,8 +96,8 @@ impl VitBlock {
         let q = qkv.clone().narrow(0, 0, 1).reshape([b, nh, t, hd]);
         let k = qkv.clone().narrow(0, 1, 1).reshape([b, nh, t, hd]);
         let val = qkv.narrow(0, 2, 1).reshape([b, nh, t, hd]);
-        let attn = softmax(q.mul_scalar((hd as f64).powf(-0.5)).matmul(k.swap_dims(2, 3)), 3);
-        let out = attn.matmul(val).swap_dims(1, 2).reshape([b, t, v]);
+        let out = fused::attention(q, k, val, None, (hd as f64).powf(-0.5));
+        let out = out.swap_dims(1, 2).reshape([b, t, v]);
         let x = x + self.proj.fused(out);
         let mlp = self.fc2.fused(self.gelu.forward(self.fc1.fused(self.norm2.forward(x.clone()))));
         x + mlp
