@@ -48,8 +48,9 @@ pub struct TrainBenchArgs {
     /// cuDNN benchmark mode off on both sides.
     #[arg(long)]
     no_cudnn_benchmark: bool,
-    /// grefel without its fused ops (burn's own PReLU, layer norm, convolution and linear
-    /// forward and backward), to measure what they bring.
+    /// grefel without its fused ops (burn's own PReLU, layer norm, convolution, linear and
+    /// attention forward and backward, at libtorch's default precision), to measure what they
+    /// bring.
     #[arg(long)]
     no_fused: bool,
     /// Timed steps.

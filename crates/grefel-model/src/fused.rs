@@ -80,9 +80,7 @@ pub trait FusedOps: Backend {
         scale: f64,
         _precision: Precision,
     ) -> FloatTensor<Self> {
-        let scores =
-            Self::float_matmul(Self::float_mul_scalar(q, scale.into()), Self::float_swap_dims(k, 2, 3));
-        Self::float_matmul(<Self as ActivationOps<Self>>::softmax(scores, 3), v)
+        composite_attention::<Self>(q, k, v, None, scale)
     }
 
     /// Attention with an additive `bias` on the scores (broadcast to `(B, h, N_q, N_k)`):
@@ -95,10 +93,7 @@ pub trait FusedOps: Backend {
         scale: f64,
         _precision: Precision,
     ) -> FloatTensor<Self> {
-        let scores =
-            Self::float_matmul(Self::float_mul_scalar(q, scale.into()), Self::float_swap_dims(k, 2, 3));
-        let scores = Self::float_add(scores, bias);
-        Self::float_matmul(<Self as ActivationOps<Self>>::softmax(scores, 3), v)
+        composite_attention::<Self>(q, k, v, Some(bias), scale)
     }
 
     /// `x @ weight + bias` over the last dimension, `weight` `[d_in, d_out]` (burn's layout).
@@ -110,6 +105,23 @@ pub trait FusedOps: Backend {
     ) -> FloatTensor<Self> {
         <Self as ModuleOps<Self>>::linear(x, weight, Some(bias))
     }
+}
+
+/// burn's composite attention, `softmax(scale·q·kᵀ [+ bias]) v`, in the order the model used
+/// before the fused op (scale on q, then the product).
+fn composite_attention<B: Backend>(
+    q: FloatTensor<B>,
+    k: FloatTensor<B>,
+    v: FloatTensor<B>,
+    bias: Option<FloatTensor<B>>,
+    scale: f64,
+) -> FloatTensor<B> {
+    let scores = B::float_matmul(B::float_mul_scalar(q, scale.into()), B::float_swap_dims(k, 2, 3));
+    let scores = match bias {
+        Some(bias) => B::float_add(scores, bias),
+        None => scores,
+    };
+    B::float_matmul(<B as ActivationOps<B>>::softmax(scores, 3), v)
 }
 
 impl FusedOps for Flex {}
@@ -196,9 +208,10 @@ pub fn linear<const D: usize>(x: Tensor<D>, weight: Tensor<2>, bias: Option<Tens
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
 
-/// Switches the fused road of the [`Fused`] modules on (the default) or off for the whole
-/// process: off, every module runs burn's own forward pass (and autodiff), at f32 whatever the
-/// precision. For comparisons (`cargo xtask bench train --no-fused`).
+/// Switches the fused road of the [`Fused`] modules and of [`attention`] on (the default) or off
+/// for the whole process: off, they run burn's own forward pass (and autodiff), at the backend's
+/// default precision whatever the step's (on CUDA that is libtorch's default: TF32 cuDNN
+/// convolutions). For comparisons (`cargo xtask bench train --no-fused`).
 pub fn set_enabled(on: bool) {
     ENABLED.store(on, Ordering::Relaxed);
 }

@@ -1,4 +1,4 @@
-//! Numeric precision of the convolutions and linear layers, chosen per thread like PyTorch's
+//! Numeric precision of the convolutions, linear layers and attention, chosen per thread like PyTorch's
 //! `torch.autocast`: the trainer sets it around a step, the layers read it.
 
 use std::cell::Cell;
@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ModelError;
 
-/// Precision of the matrix products (convolutions, linear layers). Everything else (norms,
-/// softmax, losses, the optimizer and the master weights) stays f32 in every mode.
+/// Precision of the matrix products (convolutions, linear layers, attention). Everything else
+/// (norms, activations, losses, the optimizer and the master weights) stays f32 in every mode.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Precision {
@@ -19,8 +19,8 @@ pub enum Precision {
     Fp32,
     /// f32 storage, TF32 tensor-core convolutions and matmuls (CUDA; the same as `fp32` on a CPU).
     Tf32,
-    /// Convolutions and linear layers compute in bf16 on f32 master weights, their outputs and
-    /// gradients cast back to f32 (libtorch devices only).
+    /// Convolutions, linear layers and attention compute in bf16 on f32 master weights, their
+    /// outputs and gradients cast back to f32 (libtorch devices only).
     Bf16,
 }
 

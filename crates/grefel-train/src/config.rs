@@ -126,7 +126,7 @@ pub struct TrainSettings {
     /// Output whose validation accuracy selects the checkpoint evaluated on test.
     #[serde(default = "default_selection")]
     pub selection: Selection,
-    /// Precision of the convolutions and linear layers (`fp32`, `tf32`, `bf16`; bf16 needs a
+    /// Precision of the convolutions, linear layers and attention (`fp32`, `tf32`, `bf16`; bf16 needs a
     /// libtorch device). Left out of the resolved configuration when fp32, so the run ids of
     /// fp32 runs are those of before the option existed.
     #[serde(default, skip_serializing_if = "is_fp32")]
@@ -164,7 +164,7 @@ pub struct TrainConfig {
     pub val_fraction: f64,
     /// Model selection output.
     pub selection: Selection,
-    /// Precision of the convolutions and linear layers.
+    /// Precision of the convolutions, linear layers and attention.
     #[serde(default, skip_serializing_if = "is_fp32")]
     pub precision: Precision,
 }
