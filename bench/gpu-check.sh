@@ -5,7 +5,8 @@
 # timings: the paper preset at batch 144 in fp32, TF32 and bf16, grefel against the PyTorch eager
 # reference in one run each (cuDNN benchmark mode on for both; tf32 re-runs itself with
 # TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1 for TF32 matmuls), one fp32 run of grefel without its fused
-# ops (what they bring on the GPU), and one profiled fp32 run. Everything lands in $OUT
+# ops and one with burn's per-parameter Adam (what each brings on the GPU), and one profiled fp32
+# run. Everything lands in $OUT
 # (default: gpu-out/).
 #
 # Build the binary on the Linux x86-64 machine, against the venv's torch 2.11.0:
@@ -65,6 +66,8 @@ for precision in $precisions; do
 done
 run "$preset-fp32-unfused" bench train --preset "$preset" --batch "$batch" --device "$device" \
   --steps "$steps" --no-fused --no-reference
+run "$preset-fp32-per-parameter-adam" bench train --preset "$preset" --batch "$batch" --device "$device" \
+  --steps "$steps" --per-parameter-adam --no-reference
 run "$preset-fp32-profile" bench train --preset "$preset" --batch "$batch" --device "$device" \
   --steps 10 --profile --python "$python"
 exit "$status"

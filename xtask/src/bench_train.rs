@@ -14,13 +14,15 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
-use grefel_model::burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use grefel_model::burn::optim::{AdamConfig, GradientsParams};
 use grefel_model::burn::tensor::{Device, Tensor};
 use grefel_model::{
     Grefel, ModelConfig, Precision, device_from_str, fused, is_flex, loss, parameter_counts, with_precision,
     with_seed,
 };
 use grefel_schema::rng::SeedRng;
+use grefel_train::adam::{Adam, ModuleStep};
+use grefel_train::config::OptimizerConfig;
 use grefel_train::loader::Batch;
 use grefel_train::step::{BatchTensors, StepContext, train_step};
 use serde_json::{Value, json};
@@ -53,6 +55,10 @@ pub struct TrainBenchArgs {
     /// bring.
     #[arg(long)]
     no_fused: bool,
+    /// grefel with burn's per-parameter Adam (`ModuleOptimizer`) instead of its multi-tensor
+    /// Adam, to measure what the flat update brings (same arithmetic, same weights).
+    #[arg(long)]
+    per_parameter_adam: bool,
     /// Timed steps.
     #[arg(long, default_value_t = 20)]
     steps: usize,
@@ -130,7 +136,7 @@ pub fn run(args: TrainBenchArgs) -> Result<()> {
     let counts = parameter_counts(&Grefel::new(cfg.clone(), &device_from_str("cpu")?)?);
     let threads = args.threads.unwrap_or_else(rayon::current_num_threads);
     println!(
-        "bench train: preset {} ({} parameters, {} trainable), batch {}, {} px, device {}, {}, cudnn benchmark {}, fused ops {}, {} warm-up + {} timed steps",
+        "bench train: preset {} ({} parameters, {} trainable), batch {}, {} px, device {}, {}, cudnn benchmark {}, fused ops {}, {} Adam, {} warm-up + {} timed steps",
         args.preset,
         counts.total,
         counts.trainable,
@@ -140,11 +146,24 @@ pub fn run(args: TrainBenchArgs) -> Result<()> {
         args.precision.name(),
         if cudnn_benchmark { "on" } else { "off" },
         if args.no_fused { "off" } else { "on" },
+        if args.per_parameter_adam { "per-parameter" } else { "multi-tensor" },
         args.warmup,
         args.steps
     );
 
-    let grefel = with_precision(args.precision, || time_grefel(&cfg, &device, &args))?;
+    // grefel-train's Adam settings (β₁ 0.9, β₂ 0.999, ε 1e-8), as the reference's.
+    let adam = OptimizerConfig::default();
+    let grefel = with_precision(args.precision, || {
+        if args.per_parameter_adam {
+            let burns = AdamConfig::new()
+                .with_beta_1(adam.beta_1)
+                .with_beta_2(adam.beta_2)
+                .with_epsilon(adam.epsilon);
+            time_grefel(&cfg, &device, &args, burns.init())
+        } else {
+            time_grefel(&cfg, &device, &args, Adam::new(&adam))
+        }
+    })?;
     print_timing("grefel", args.batch, &grefel);
 
     if args.no_reference {
@@ -223,10 +242,14 @@ const LR: f64 = 3e-4;
 /// grefel's training step ([`grefel_train::step::train_step`], the step `train` runs: forward,
 /// losses, backward, Adam, and the read-back of the loss terms), timed on `device`. With
 /// `--profile`, a second series of steps closes each phase with a read-back.
-fn time_grefel(cfg: &ModelConfig, device: &Device, args: &TrainBenchArgs) -> Result<Timing> {
+fn time_grefel(
+    cfg: &ModelConfig,
+    device: &Device,
+    args: &TrainBenchArgs,
+    mut optim: impl ModuleStep,
+) -> Result<Timing> {
     let device = device.clone().autodiff();
     let mut model = with_seed(&device, args.seed, || Grefel::new(cfg.clone(), &device))?;
-    let mut optim = AdamConfig::new().init();
     let (b, s) = (args.batch, cfg.image_size);
     let mut rng = SeedRng::new(args.seed);
     let batch = Batch {
@@ -276,7 +299,7 @@ fn time_grefel(cfg: &ModelConfig, device: &Device, args: &TrainBenchArgs) -> Res
 /// phase closed by a read-back (so asynchronous devices have finished it).
 fn profile_phases(
     mut model: Grefel,
-    optim: &mut ModuleOptimizer,
+    optim: &mut impl ModuleStep,
     batch: &BatchTensors,
     ctx: &StepContext<'_>,
     steps: usize,
@@ -294,7 +317,7 @@ fn profile_phases(
         let grads = GradientsParams::from_grads(parts.total.backward(), &model);
         scalar(total);
         let t3 = Instant::now();
-        model = optim.step(ctx.lr, model, grads);
+        model = optim.step_module(ctx.lr, model, grads)?;
         scalar(model.anchors.val().sum());
         let t4 = Instant::now();
         for (acc, (a, b)) in sums.iter_mut().zip([(t0, t1), (t1, t2), (t2, t3), (t3, t4)]) {

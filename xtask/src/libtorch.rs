@@ -1,4 +1,4 @@
-//! `cargo xtask setup-libtorch`: PyTorch 2.11.0 from PyPI in a venv outside the clone, and the
+//! `cargo xtask setup-libtorch`: PyTorch 2.11.0 (and numpy) from PyPI in a venv outside the clone, and the
 //! environment a `--features tch` build and its binaries need (shared/spec/backends.md).
 //!
 //! burn-tch 0.22.1 builds tch 0.22 / torch-sys, whose build script would download libtorch from
@@ -63,6 +63,24 @@ pub fn run(args: SetupArgs) -> Result<()> {
             true
         }
     };
+    // `bench/torch_grefel.py` (the reference of `bench train` and of a workspace test) needs
+    // numpy, which the torch wheel does not pull in.
+    let has_numpy =
+        Command::new(&python).args(["-c", "import numpy"]).output().is_ok_and(|o| o.status.success());
+    if !has_numpy {
+        tracing::info!("pip install numpy (bench/torch_grefel.py)");
+        check(
+            Command::new(&python).args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "numpy",
+            ]),
+            "pip install numpy",
+        )?;
+    }
     let (version, lib) = torch_lib(&python)?;
     if version.split('+').next() != Some(TORCH_VERSION) {
         bail!("{} has torch {version}, expected {TORCH_VERSION}", venv.display());

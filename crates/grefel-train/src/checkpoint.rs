@@ -1,5 +1,6 @@
 //! Checkpoints: after every epoch the model and the optimiser state are written in burn's
-//! burnpack format (`Module::into_record`, `ModuleOptimizer::into_bytes`) as
+//! burnpack format (`Module::into_record`; the optimiser in burn's `ModuleOptimizer` record
+//! layout, [`crate::adam`]) as
 //! `checkpoints/epoch-NNNN.{model,optim}.bpk`, then `checkpoints/state.json` — the training
 //! state, the provenance, and the SHA-256 of both files — replaces the previous one. Every file is
 //! written atomically and `state.json` last, so a kill at any point leaves a consistent latest
@@ -12,7 +13,6 @@
 use std::path::{Path, PathBuf};
 
 use grefel_model::burn::module::Module;
-use grefel_model::burn::optim::ModuleOptimizer;
 use grefel_model::burn::store::ModuleRecord;
 use grefel_model::burn::tensor::{Bytes, Device};
 use grefel_model::config::ModelConfig;
@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
 use crate::TrainError;
+use crate::adam::Adam;
 use crate::metrics::Metrics;
 use crate::run::write_json;
 
@@ -155,18 +156,13 @@ fn record_err(path: &Path) -> impl FnOnce(grefel_model::burn::store::RecordError
 
 /// Saves the model and optimiser after epoch `state.epochs_done − 1`, then `state.json`.
 /// Fills the file fields of `state`.
-pub fn save(
-    run_dir: &Path,
-    model: &Grefel,
-    optim: &ModuleOptimizer,
-    state: &mut TrainState,
-) -> Result<(), TrainError> {
+pub fn save(run_dir: &Path, model: &Grefel, optim: &Adam, state: &mut TrainState) -> Result<(), TrainError> {
     let dir = run_dir.join(CHECKPOINT_DIR);
     let epoch = state.epochs_done.saturating_sub(1);
     let (mname, oname) = (model_name(epoch), optim_name(epoch));
     let (mpath, opath) = (dir.join(&mname), dir.join(&oname));
     let mbytes = model.clone().into_record().into_bytes().map_err(record_err(&mpath))?;
-    let obytes = optim.into_bytes().map_err(record_err(&opath))?;
+    let obytes = optim.to_bytes()?;
     atomic::write_bytes(&mpath, &mbytes)?;
     atomic::write_bytes(&opath, &obytes)?;
     state.model_sha256 = hash::sha256_hex(&mbytes);
@@ -201,7 +197,7 @@ pub struct Loaded {
     /// The model.
     pub model: Grefel,
     /// The optimiser.
-    pub optim: ModuleOptimizer,
+    pub optim: Adam,
 }
 
 fn read_checked(path: PathBuf, sha256: &str) -> Result<Bytes, TrainError> {
@@ -213,8 +209,14 @@ fn read_checked(path: PathBuf, sha256: &str) -> Result<Bytes, TrainError> {
 }
 
 /// Loads the latest checkpoint of `run_dir` into `model` and `optim` (freshly built from the same
-/// configuration); returns them unchanged, with no state, when the run has no checkpoint.
-pub fn load_latest(run_dir: &Path, model: Grefel, optim: ModuleOptimizer) -> Result<Loaded, TrainError> {
+/// configuration; the optimiser state goes onto `device`); returns them unchanged, with no state,
+/// when the run has no checkpoint.
+pub fn load_latest(
+    run_dir: &Path,
+    model: Grefel,
+    mut optim: Adam,
+    device: &Device,
+) -> Result<Loaded, TrainError> {
     let dir = run_dir.join(CHECKPOINT_DIR);
     let path = dir.join(STATE_FILE);
     let text = match std::fs::read(&path) {
@@ -232,8 +234,10 @@ pub fn load_latest(run_dir: &Path, model: Grefel, optim: ModuleOptimizer) -> Res
         .map_err(record_err(&mpath))?;
     let model = model.try_load_record(record).map_err(record_err(&mpath))?;
     let opath = dir.join(&state.optim_file);
-    let optim =
-        optim.from_bytes(read_checked(opath.clone(), &state.optim_sha256)?).map_err(record_err(&opath))?;
+    optim.load_bytes(read_checked(opath.clone(), &state.optim_sha256)?, device).map_err(|e| match e {
+        TrainError::Optimizer(reason) => TrainError::Checkpoint { path: opath.clone(), reason },
+        other => other,
+    })?;
     Ok(Loaded { state: Some(state), model, optim })
 }
 

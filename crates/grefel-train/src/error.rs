@@ -58,6 +58,9 @@ pub enum TrainError {
         /// What is wrong.
         reason: String,
     },
+    /// The optimiser state does not fit the model or does not decode.
+    #[error("optimiser state: {0}")]
+    Optimizer(String),
     /// The loss became NaN or infinite.
     #[error("non-finite loss {value} at epoch {epoch}, iteration {iteration}")]
     NonFinite {

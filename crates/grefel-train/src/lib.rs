@@ -6,6 +6,7 @@
 //! - [`sampler`]: shuffled or class-balanced epochs, inverse-frequency class weights;
 //! - [`loader`]: parallel batch rendering and the prefetch thread;
 //! - [`step`] and [`sam`]: one Adam (optionally SAM) step with the trust ramp;
+//! - [`adam`]: multi-tensor Adam (flat buffers, burn's arithmetic and checkpoint record);
 //! - [`eval`] and [`metrics`]: full-set confusion matrices, accuracy, mean class accuracy,
 //!   macro-F1, NLL, ECE for the primary and the corrected outputs;
 //! - [`checkpoint`]: burnpack checkpoints with provenance, resume;
@@ -13,6 +14,7 @@
 //! - [`train()`]: the entry point;
 //! - [`cell`]: the sweep-cell runner (one training run per cell, compact cell metrics).
 
+pub mod adam;
 pub mod augment;
 pub mod cell;
 pub mod checkpoint;

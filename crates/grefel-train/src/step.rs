@@ -1,16 +1,17 @@
 //! One optimisation step: batch → tensors, forward with the trust t, GReFEL losses, backward
-//! (twice with SAM), Adam update. A forward pass that draws (dropout, DropPath) runs under
+//! (twice with SAM), Adam update ([`crate::adam`]). A forward pass that draws (dropout, DropPath) runs under
 //! [`with_seed`] with a seed derived from `(seed, iteration)`, so a resumed run draws the same
 //! masks and runs sharing the process (a sweep's CPU workers) do not draw from each other's
 //! stream.
 
-use grefel_model::burn::optim::{GradientsParams, ModuleOptimizer};
+use grefel_model::burn::optim::GradientsParams;
 use grefel_model::burn::tensor::{Device, Int, Tensor, TensorData};
 use grefel_model::config::LossConfig;
 use grefel_model::{Grefel, loss, with_seed};
 use grefel_schema::table::NUM_LANDMARKS;
 
 use crate::TrainError;
+use crate::adam::ModuleStep;
 use crate::loader::Batch;
 use crate::sam;
 
@@ -75,7 +76,7 @@ pub struct StepStats {
 /// Runs one step and returns the updated model.
 pub fn train_step(
     model: Grefel,
-    optim: &mut ModuleOptimizer,
+    optim: &mut impl ModuleStep,
     batch: &BatchTensors,
     ctx: &StepContext<'_>,
 ) -> Result<(Grefel, StepStats), TrainError> {
@@ -111,5 +112,5 @@ pub fn train_step(
             GradientsParams::from_grads(parts.total.backward(), &ascent)
         }
     };
-    Ok((optim.step(ctx.lr, model, grads), stats))
+    Ok((optim.step_module(ctx.lr, model, grads)?, stats))
 }

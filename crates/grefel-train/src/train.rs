@@ -6,7 +6,6 @@ use std::path::Path;
 use std::time::Instant;
 
 use grefel_model::burn::module::Module;
-use grefel_model::burn::optim::AdamConfig;
 use grefel_model::burn::tensor::{Tensor, TensorData};
 use grefel_model::{Grefel, Precision, device_from_str, is_flex, trust_ramp, with_precision};
 use grefel_schema::rng::derive_seed;
@@ -14,6 +13,7 @@ use grefel_shards::Manifest;
 use serde_json::{Value, json};
 use tracing::info;
 
+use crate::adam::Adam;
 use crate::checkpoint::{self, Best, EpochLog, TrainState};
 use crate::config::Selection;
 use crate::data::{self, class_names};
@@ -126,8 +126,7 @@ fn train_at_precision(
     });
     let model = checkpoint::initial_model(&config.model, derive_seed(config.seed, "init"), &device)?;
     let o = &config.optimizer;
-    let optim = AdamConfig::new().with_beta_1(o.beta_1).with_beta_2(o.beta_2).with_epsilon(o.epsilon).init();
-    let loaded = checkpoint::load_latest(&run.dir, model, optim)?;
+    let loaded = checkpoint::load_latest(&run.dir, model, Adam::new(o), &device)?;
     let (mut model, mut optim) = (loaded.model, loaded.optim);
     let mut state = match loaded.state {
         Some(s) => {

@@ -242,13 +242,15 @@ mod one_batch {
 
 /// One seed, one initial network on every backend (`checkpoint::initial_model` draws on the CPU
 /// backend and loads onto the device); twelve Adam steps from it give the same losses on libtorch
-/// as on the default CPU backend.
+/// as on the default CPU backend; the multi-tensor Adam gives burn's Adam's weights.
 mod trajectory {
     use grefel_model::burn::module::{Module, ModuleVisitor, Param};
     use grefel_model::burn::optim::{AdamConfig, GradientsParams};
     use grefel_model::burn::tensor::{Device, Int, Tensor, TensorData};
     use grefel_model::{Grefel, ModelConfig, device_from_str, loss};
+    use grefel_train::adam::{Adam, ModuleStep};
     use grefel_train::checkpoint::initial_model;
+    use grefel_train::config::OptimizerConfig;
 
     /// Every parameter's values, in module order.
     struct Values(Vec<Vec<f32>>);
@@ -267,16 +269,22 @@ mod trajectory {
 
     /// The total loss of each of `steps` Adam steps (lr 1e-3) on fixed, step-dependent batches
     /// (with `one_batch`, the batch of step 0 every time: a curve that falls).
-    fn losses(
+    fn losses(model: Grefel, cfg: &ModelConfig, device: &Device, steps: usize, one_batch: bool) -> Vec<f64> {
+        let mut optim = Adam::new(&OptimizerConfig::default());
+        descend(model, cfg, device, steps, one_batch, &mut optim).0
+    }
+
+    /// [`losses`] with a given optimiser; also returns the final network.
+    fn descend(
         mut model: Grefel,
         cfg: &ModelConfig,
         device: &Device,
         steps: usize,
         one_batch: bool,
-    ) -> Vec<f64> {
-        let mut optim = AdamConfig::new().init();
+        optim: &mut impl ModuleStep,
+    ) -> (Vec<f64>, Grefel) {
         let (b, s) = (16, cfg.image_size);
-        (0..steps)
+        let losses = (0..steps)
             .map(|step| {
                 let step = if one_batch { 0 } else { step };
                 let images: Vec<f32> = (0..b * 3 * s * s)
@@ -293,10 +301,29 @@ mod trajectory {
                 let parts = loss(&out, labels, None, &cfg.loss).expect("loss");
                 let total = parts.total.clone().detach().into_data().iter::<f64>().next().expect("a value");
                 let grads = GradientsParams::from_grads(parts.total.backward(), &model);
-                model = optim.step(1e-3, model.clone(), grads);
+                model = optim.step_module(1e-3, model.clone(), grads).expect("Adam step");
                 total
             })
-            .collect()
+            .collect();
+        (losses, model)
+    }
+
+    /// The multi-tensor Adam (flat buffers; the parameters come back as views of one libtorch
+    /// buffer) gives burn's per-parameter Adam's weights bit for bit on libtorch, step after
+    /// step: nothing writes through those views.
+    #[test]
+    fn multi_tensor_adam_gives_burns_weights_on_libtorch() {
+        let cfg = ModelConfig::preset("micro").expect("micro");
+        let torch = device_from_str("libtorch-cpu").expect("libtorch").autodiff();
+        let init = initial_model(&cfg, 7, &torch).expect("init on libtorch");
+        let c = OptimizerConfig::default();
+        let mut burns =
+            AdamConfig::new().with_beta_1(c.beta_1).with_beta_2(c.beta_2).with_epsilon(c.epsilon).init();
+        let (la, a) = descend(init.clone(), &cfg, &torch, 6, false, &mut Adam::new(&c));
+        let (lb, b) = descend(init.clone(), &cfg, &torch, 6, false, &mut burns);
+        assert_eq!(la, lb, "the same losses");
+        assert_ne!(values(&a), values(&init), "the steps moved the weights");
+        assert_eq!(values(&a), values(&b), "the same weights after six steps");
     }
 
     #[test]
