@@ -21,7 +21,7 @@ use grefel_model::{
     with_seed,
 };
 use grefel_schema::rng::SeedRng;
-use grefel_train::adam::{Adam, ModuleStep};
+use grefel_train::adam::{self, Adam, ModuleStep};
 use grefel_train::config::OptimizerConfig;
 use grefel_train::loader::Batch;
 use grefel_train::step::{BatchTensors, StepContext, train_step};
@@ -59,6 +59,10 @@ pub struct TrainBenchArgs {
     /// Adam, to measure what the flat update brings (same arithmetic, same weights).
     #[arg(long)]
     per_parameter_adam: bool,
+    /// Elements per flat Adam buffer [default: grefel-train's choice for the device: one buffer
+    /// on CUDA, 2^16 on CPUs].
+    #[arg(long)]
+    adam_bucket: Option<usize>,
     /// Timed steps.
     #[arg(long, default_value_t = 20)]
     steps: usize,
@@ -161,7 +165,8 @@ pub fn run(args: TrainBenchArgs) -> Result<()> {
                 .with_epsilon(adam.epsilon);
             time_grefel(&cfg, &device, &args, burns.init())
         } else {
-            time_grefel(&cfg, &device, &args, Adam::new(&adam))
+            let bucket = args.adam_bucket.unwrap_or_else(|| adam::bucket_elements(&args.device));
+            time_grefel(&cfg, &device, &args, Adam::new(&adam).with_bucket_elements(bucket))
         }
     })?;
     print_timing("grefel", args.batch, &grefel);

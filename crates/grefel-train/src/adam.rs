@@ -99,15 +99,45 @@ impl Group {
         self.dims.iter().map(|d| d.iter().product()).collect()
     }
 
+    fn elements(&self) -> usize {
+        self.lens().iter().sum()
+    }
+
     /// The group's state, parameter by parameter (nothing before its first step).
     fn explode(self, into: &mut BTreeMap<u64, Moments>) {
         let Some((m, v)) = self.moments else { return };
         let lens: Vec<usize> = self.dims.iter().map(|d| d.iter().product()).collect();
-        let (ms, vs) = (m.split_with_sizes(lens.clone(), 0), v.split_with_sizes(lens, 0));
+        let (ms, vs) = (split(m, lens.clone()), split(v, lens));
         for (((id, dims), m), v) in self.ids.into_iter().zip(self.dims).zip(ms).zip(vs) {
             into.insert(id.val(), Moments { time: self.time, dims, m, v });
         }
     }
+}
+
+/// The flat-buffer size for a device (`cuda:N`, `libtorch-cpu`, `cpu`): one buffer for all
+/// parameters on CUDA, where every operation is a kernel launch and memory is fast; buffers of
+/// [`CPU_BUCKET_ELEMENTS`] on CPUs, where a dozen passes over one large buffer stream it through
+/// main memory a dozen times, and small buffers stay in cache.
+pub fn bucket_elements(device_spec: &str) -> usize {
+    if device_spec.trim().to_ascii_lowercase().starts_with("cuda") { usize::MAX } else { CPU_BUCKET_ELEMENTS }
+}
+
+/// The CPU buffer size (`bench train --adam-bucket`, paper preset on 2 cores: see README).
+pub const CPU_BUCKET_ELEMENTS: usize = 1 << 16;
+
+/// One flat buffer of `parts` (the part itself when it is alone: no copy).
+fn join(mut parts: Vec<Tensor<1>>) -> Tensor<1> {
+    if parts.len() == 1
+        && let Some(only) = parts.pop()
+    {
+        return only;
+    }
+    Tensor::cat(parts, 0)
+}
+
+/// `flat` cut into parts of `lens` elements (views on libtorch).
+fn split(flat: Tensor<1>, lens: Vec<usize>) -> Vec<Tensor<1>> {
+    if lens.len() == 1 { vec![flat] } else { flat.split_with_sizes(lens, 0) }
 }
 
 /// A parameter's shape and moments while a record is read.
@@ -166,6 +196,8 @@ pub struct Adam {
     beta_1: f32,
     beta_2: f32,
     epsilon: f32,
+    /// The most elements a group's flat buffers hold (a larger parameter is a group alone).
+    bucket_elements: usize,
     /// The groups of the parameters that had a gradient in the latest step.
     groups: Vec<Group>,
     /// The ids in `groups`.
@@ -183,10 +215,20 @@ impl Adam {
             beta_1: config.beta_1,
             beta_2: config.beta_2,
             epsilon: config.epsilon,
+            bucket_elements: usize::MAX,
             groups: Vec::new(),
             active: HashSet::new(),
             idle: BTreeMap::new(),
         }
+    }
+
+    /// Caps the flat buffers at `elements` values each ([`bucket_elements`] gives the measured
+    /// choice per device): parameters sharing a step count are packed, in visiting order, into
+    /// buffers of at most that size. Any size gives the same numbers.
+    pub fn with_bucket_elements(mut self, elements: usize) -> Self {
+        self.bucket_elements = elements.max(1);
+        self.active.clear(); // the next step regroups
+        self
     }
 
     /// Updates the parameters of `module` that have a gradient in `grads`.
@@ -211,8 +253,8 @@ impl Adam {
             let entries: Vec<Entry> = self.groups[i].ids.iter().filter_map(|id| by_id.remove(id)).collect();
             let (values, grads): (Vec<_>, Vec<_>) =
                 entries.iter().map(|e| (e.value.clone(), e.grad.clone())).unzip();
-            let values = self.update(i, Tensor::cat(values, 0), Tensor::cat(grads, 0), lr);
-            let parts = values.split_with_sizes(self.groups[i].lens(), 0);
+            let values = self.update(i, join(values), join(grads), lr);
+            let parts = split(values, self.groups[i].lens());
             updated.extend(entries.iter().map(|e| e.id).zip(parts));
         }
         Ok(module.map(&mut Apply { updated }))
@@ -261,7 +303,10 @@ impl Adam {
                     e.dims
                 )));
             }
-            let at = match groups.iter().position(|(g, _, _)| g.time == time) {
+            // The last bucket of this step count, if the parameter fits in it.
+            let n = e.dims.iter().product::<usize>();
+            let last = groups.iter().rposition(|(g, _, _)| g.time == time);
+            let at = match last.filter(|&at| groups[at].0.elements() + n <= self.bucket_elements) {
                 Some(at) => at,
                 None => {
                     let group = Group { time, ids: Vec::new(), dims: Vec::new(), moments: None };
@@ -281,7 +326,7 @@ impl Adam {
             .into_iter()
             .map(|(mut group, ms, vs)| {
                 if group.time > 0 {
-                    group.moments = Some((Tensor::cat(ms, 0), Tensor::cat(vs, 0)));
+                    group.moments = Some((join(ms), join(vs)));
                 }
                 group
             })
@@ -373,6 +418,8 @@ mod tests {
     use grefel_model::burn::nn::{Linear, LinearConfig};
     use grefel_model::burn::optim::AdamConfig;
 
+    use std::collections::BTreeSet;
+
     use super::*;
 
     #[derive(Module, Debug)]
@@ -448,12 +495,21 @@ mod tests {
         let start = net(&device);
         let before = values(&start);
         let c = config();
-        let ((adam, net_a), _) = lockstep(&device, (Adam::new(&c), start.clone()), (burns(&c), start), 0..5);
-        assert_ne!(values(&net_a), before, "the steps moved the weights");
-        // `extra` took steps 1 and 3 only: two groups with different step counts.
-        let mut times: Vec<usize> = adam.groups.iter().map(|g| g.time).collect();
-        times.sort_unstable();
-        assert_eq!((times, adam.idle.len()), (vec![5], 2), "extra idle after step 4, the rest at 5 steps");
+        // One buffer per step count; conv (54 + 3 values) and head (48 + 4) in two buffers of
+        // at most 60; one buffer per parameter.
+        for (bucket, groups) in [(usize::MAX, 2), (60, 3), (1, 6)] {
+            let ours = Adam::new(&c).with_bucket_elements(bucket);
+            let ((adam, net_a), (burn, net_b)) =
+                lockstep(&device, (ours, start.clone()), (burns(&c), start.clone()), 0..4);
+            // After step 3, `extra` (in odd steps only) has taken 2 steps, the rest 4.
+            let times: BTreeSet<usize> = adam.groups.iter().map(|g| g.time).collect();
+            assert_eq!(times, BTreeSet::from([2, 4]), "bucket {bucket}");
+            assert_eq!(adam.groups.len(), groups, "bucket {bucket}");
+            let ((adam, net_a), _) = lockstep(&device, (adam, net_a), (burn, net_b), 4..5);
+            assert_ne!(values(&net_a), before, "the steps moved the weights");
+            let times: BTreeSet<usize> = adam.groups.iter().map(|g| g.time).collect();
+            assert_eq!((times, adam.idle.len()), (BTreeSet::from([5]), 2), "bucket {bucket}: extra idle");
+        }
     }
 
     #[test]

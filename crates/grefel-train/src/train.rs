@@ -13,7 +13,7 @@ use grefel_shards::Manifest;
 use serde_json::{Value, json};
 use tracing::info;
 
-use crate::adam::Adam;
+use crate::adam::{self, Adam};
 use crate::checkpoint::{self, Best, EpochLog, TrainState};
 use crate::config::Selection;
 use crate::data::{self, class_names};
@@ -126,7 +126,8 @@ fn train_at_precision(
     });
     let model = checkpoint::initial_model(&config.model, derive_seed(config.seed, "init"), &device)?;
     let o = &config.optimizer;
-    let loaded = checkpoint::load_latest(&run.dir, model, Adam::new(o), &device)?;
+    let optim = Adam::new(o).with_bucket_elements(adam::bucket_elements(&options.device));
+    let loaded = checkpoint::load_latest(&run.dir, model, optim, &device)?;
     let (mut model, mut optim) = (loaded.model, loaded.optim);
     let mut state = match loaded.state {
         Some(s) => {

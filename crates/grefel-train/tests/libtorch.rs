@@ -248,7 +248,7 @@ mod trajectory {
     use grefel_model::burn::optim::{AdamConfig, GradientsParams};
     use grefel_model::burn::tensor::{Device, Int, Tensor, TensorData};
     use grefel_model::{Grefel, ModelConfig, device_from_str, loss};
-    use grefel_train::adam::{Adam, ModuleStep};
+    use grefel_train::adam::{self, Adam, ModuleStep};
     use grefel_train::checkpoint::initial_model;
     use grefel_train::config::OptimizerConfig;
 
@@ -319,11 +319,15 @@ mod trajectory {
         let c = OptimizerConfig::default();
         let mut burns =
             AdamConfig::new().with_beta_1(c.beta_1).with_beta_2(c.beta_2).with_epsilon(c.epsilon).init();
-        let (la, a) = descend(init.clone(), &cfg, &torch, 6, false, &mut Adam::new(&c));
         let (lb, b) = descend(init.clone(), &cfg, &torch, 6, false, &mut burns);
-        assert_eq!(la, lb, "the same losses");
-        assert_ne!(values(&a), values(&init), "the steps moved the weights");
-        assert_eq!(values(&a), values(&b), "the same weights after six steps");
+        assert_ne!(values(&b), values(&init), "the steps moved the weights");
+        // One buffer for everything (CUDA's choice), the CPU's buffers, one per parameter.
+        for bucket in [usize::MAX, adam::CPU_BUCKET_ELEMENTS, 1] {
+            let mut ours = Adam::new(&c).with_bucket_elements(bucket);
+            let (la, a) = descend(init.clone(), &cfg, &torch, 6, false, &mut ours);
+            assert_eq!(la, lb, "bucket {bucket}: the same losses");
+            assert_eq!(values(&a), values(&b), "bucket {bucket}: the same weights after six steps");
+        }
     }
 
     #[test]
