@@ -1,8 +1,8 @@
 //! One optimisation step: batch → tensors, forward with the trust t, GReFEL losses, backward
-//! (twice with SAM), Adam update ([`crate::adam`]). A forward pass that draws (dropout, DropPath) runs under
-//! [`with_seed`] with a seed derived from `(seed, iteration)`, so a resumed run draws the same
-//! masks and runs sharing the process (a sweep's CPU workers) do not draw from each other's
-//! stream.
+//! (twice with SAM), Adam update ([`crate::adam`]). A forward pass that draws (dropout,
+//! DropPath) runs under [`with_seed`] with a seed derived from `(seed, iteration)`, so a resumed
+//! run draws the same masks and runs sharing the process (a sweep's CPU workers) do not draw
+//! from each other's stream.
 
 use grefel_model::burn::optim::GradientsParams;
 use grefel_model::burn::tensor::{Device, Int, Tensor, TensorData};
