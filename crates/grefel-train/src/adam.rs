@@ -5,7 +5,9 @@
 //! GPU and an allocation plus a dispatch on a CPU. [`Adam`] concatenates the gradients and the
 //! values of all parameters that share a step count into one flat buffer each, keeps the two
 //! moments as flat buffers, runs the Adam formula once on them, and hands every parameter its
-//! slice of the result (a view on libtorch, no copy).
+//! slice of the result (a view on libtorch, no copy). The buffers are sized per device
+//! ([`bucket_elements`]): one for everything on CUDA, at most [`CPU_BUCKET_ELEMENTS`] values on
+//! CPUs, where passes over one large buffer would stream it through main memory.
 //!
 //! The arithmetic is burn's `Adam` element for element: the same operations in the same order
 //! with the same f32 scalars, so a run gives bit-identical weights with either optimiser (a unit
