@@ -107,8 +107,8 @@ impl Group {
 
     /// The group's state, parameter by parameter (nothing before its first step).
     fn explode(self, into: &mut BTreeMap<u64, Moments>) {
+        let lens = self.lens();
         let Some((m, v)) = self.moments else { return };
-        let lens: Vec<usize> = self.dims.iter().map(|d| d.iter().product()).collect();
         let (ms, vs) = (split(m, lens.clone()), split(v, lens));
         for (((id, dims), m), v) in self.ids.into_iter().zip(self.dims).zip(ms).zip(vs) {
             into.insert(id.val(), Moments { time: self.time, dims, m, v });
@@ -253,11 +253,12 @@ impl Adam {
         let mut updated = HashMap::with_capacity(by_id.len());
         for i in 0..self.groups.len() {
             let entries: Vec<Entry> = self.groups[i].ids.iter().filter_map(|id| by_id.remove(id)).collect();
-            let (values, grads): (Vec<_>, Vec<_>) =
-                entries.iter().map(|e| (e.value.clone(), e.grad.clone())).unzip();
+            let ids: Vec<ParamId> = entries.iter().map(|e| e.id).collect();
+            // Moved, not cloned: a gradient held once can be updated in place on libtorch.
+            let (values, grads): (Vec<_>, Vec<_>) = entries.into_iter().map(|e| (e.value, e.grad)).unzip();
             let values = self.update(i, join(values), join(grads), lr);
             let parts = split(values, self.groups[i].lens());
-            updated.extend(entries.iter().map(|e| e.id).zip(parts));
+            updated.extend(ids.into_iter().zip(parts));
         }
         Ok(module.map(&mut Apply { updated }))
     }
