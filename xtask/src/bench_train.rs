@@ -264,6 +264,7 @@ fn time_grefel(
         labels: (0..b)
             .map(|_| (rng.unit() * cfg.num_classes as f64) as i64 % cfg.num_classes as i64)
             .collect(),
+        targets: None,
     };
     let tensors = BatchTensors::new(&batch, s, &device);
     let ctx = StepContext {

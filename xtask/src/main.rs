@@ -11,6 +11,7 @@ mod model;
 mod pipeline;
 mod prepare;
 mod progress;
+mod run;
 mod sweep;
 mod train;
 
@@ -61,6 +62,9 @@ enum Command {
     /// The whole pipeline on the embedded synthetic dataset: prepare, landmarks, the anchors ×
     /// noise sweep and its report.
     Demo(demo::DemoArgs),
+    /// Run every stage of a pipeline file in order ([synth], [prepare], [landmarks], [train]),
+    /// each a no-op when its output is current.
+    Run(run::RunArgs),
     /// Write the ingest fixture trees (tiny datasets in each official layout, with traps) and print
     /// the `prepare` command for each.
     Fixtures(fixtures::FixturesArgs),
@@ -113,5 +117,6 @@ fn main() -> Result<()> {
         Command::Report(args) => sweep::report(args),
         Command::Demo(args) => demo::run(args),
         Command::Fixtures(args) => fixtures::run(args),
+        Command::Run(args) => run::run(args),
     }
 }

@@ -16,6 +16,9 @@ pub struct Pipeline {
     /// Prepare a dataset into shards.
     #[serde(default)]
     pub prepare: Option<grefel_ingest::PrepareSettings>,
+    /// Compute 68-point landmarks of the prepared dataset.
+    #[serde(default)]
+    pub landmarks: Option<LandmarksStage>,
     /// Train and evaluate a model on the prepared data.
     #[serde(default)]
     pub train: Option<grefel_train::TrainSettings>,
@@ -32,6 +35,21 @@ pub struct SynthStage {
     pub generator: grefel_synth::SynthConfig,
 }
 
+/// The `[landmarks]` stage: the landmark stage on `[prepare]`'s output.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LandmarksStage {
+    /// Predict with dlib even where the dataset gives 68 points.
+    #[serde(default)]
+    pub recompute: bool,
+    /// dlib's 68-point model [default: the installed one, `cargo xtask setup-landmarks`].
+    #[serde(default)]
+    pub model: Option<PathBuf>,
+    /// rustface's model [default: the installed one].
+    #[serde(default)]
+    pub face_model: Option<PathBuf>,
+}
+
 impl Pipeline {
     /// Reads a pipeline file; relative paths in it are taken relative to `base`.
     pub fn load(path: &Path, base: &Path) -> Result<Pipeline> {
@@ -46,6 +64,39 @@ impl Pipeline {
             s.root = base.join(&s.root);
             s.out = base.join(&s.out);
         }
+        if let Some(l) = p.landmarks.as_mut() {
+            for m in [&mut l.model, &mut l.face_model].into_iter().flatten() {
+                *m = base.join(&*m);
+            }
+        }
+        if let Some(t) = p.train.as_mut()
+            && let Some(f) = t.noise_file.as_mut()
+        {
+            *f = base.join(&*f);
+        }
         Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every dataset pipeline parses, names its adapter's dataset, runs the landmark stage, and
+    /// its training settings are valid for that adapter's protocol.
+    #[test]
+    fn dataset_pipelines_are_valid() {
+        let root = crate::workspace_root();
+        for adapter in grefel_ingest::adapter::ADAPTERS {
+            let path = root.join(format!("pipelines/{adapter}.toml"));
+            let p = Pipeline::load(&path, &root).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            let prepare = p.prepare.as_ref().unwrap_or_else(|| panic!("{adapter}: no [prepare]"));
+            assert_eq!(prepare.adapter, *adapter);
+            assert!(p.landmarks.is_some(), "{adapter}: no [landmarks]");
+            let train = p.train.clone().unwrap_or_else(|| panic!("{adapter}: no [train]"));
+            assert_eq!(train.dataset, prepare.dataset.clone().unwrap_or_else(|| adapter.to_string()));
+            let config = train.validate_for(adapter).unwrap_or_else(|e| panic!("{adapter}: {e}"));
+            assert!(config.needs_landmarks(), "{adapter}: the geometry branch");
+        }
     }
 }

@@ -27,9 +27,17 @@ pub struct SweepOptions {
     /// and `[prepare]` stages make the data (run first; no-ops when up to date).
     #[arg(long, default_value = "pipelines/sweep-synthetic.toml")]
     pipeline: PathBuf,
-    /// Prepared dataset to train on [default: the pipeline's, the embedded synthetic dataset].
+    /// Prepared dataset to train on [default: the pipeline's, the embedded synthetic dataset];
+    /// another dataset than the pipeline's uses its own class view unless --class-view is given.
     #[arg(long)]
     dataset: Option<String>,
+    /// Class view of every cell [default: the pipeline's, else the dataset's].
+    #[arg(long)]
+    class_view: Option<String>,
+    /// A noisy-label file replacing every cell's training labels (EAC's noise01.txt …); not with
+    /// a noise axis or rate.
+    #[arg(long)]
+    noise_file: Option<PathBuf>,
     /// Model preset [default: the pipeline's].
     #[arg(long)]
     preset: Option<String>,
@@ -199,18 +207,25 @@ fn run(
     let resolve = |p: &PathBuf| if p.is_absolute() { p.clone() } else { root.join(p) };
     let pipeline_path = resolve(&options.pipeline);
     let pipeline = Pipeline::load(&pipeline_path, &root)?;
-    let mut settings = pipeline
+    let overrides = crate::train::TrainOverrides {
+        dataset: options.dataset.clone(),
+        preset: options.preset.clone(),
+        class_view: options.class_view.clone(),
+        epochs: options.epochs,
+        seed: None,
+        noise_file: options.noise_file.as_ref().map(resolve),
+    };
+    let base = pipeline
         .train
         .clone()
         .with_context(|| format!("pipeline {} has no [train] table", pipeline_path.display()))?;
-    if let Some(d) = &options.dataset {
-        settings.dataset = d.clone();
-    }
-    if let Some(p) = &options.preset {
-        settings.preset = p.clone();
-    }
-    if let Some(e) = options.epochs {
-        settings.epochs = e;
+    let mut settings = overrides.apply(Some(base), &pipeline_path)?;
+    if settings.noise_file.is_some()
+        && (noise_rate.is_some() || axes.iter().any(|a| a.key.starts_with("noise.")))
+    {
+        bail!(
+            "--noise-file replaces the drawn label noise: it cannot be combined with a noise axis or --noise"
+        );
     }
     if let Some(rate) = noise_rate {
         let protocol = match options.noise_protocol.as_str() {
@@ -268,6 +283,7 @@ fn run(
         .or(pipeline.prepare.as_ref().map(|p| p.out.clone()))
         .unwrap_or_else(|| root.join("data"));
 
+    preflight(&plan, &data, &options.devices)?;
     let inner = TrainCellRunner::new(data);
     let runner = Logged { inner, plan: &plan };
     let summary = run_plan(&plan, &out, &workers, &runner)?;
@@ -289,6 +305,39 @@ fn run(
         bail!("{} of {} cells failed (see above); rerun to retry them", summary.failed.len(), summary.cells);
     }
     Ok(report.table_csv)
+}
+
+/// Everything that would make every cell fail, checked before the plan is frozen (nothing is
+/// written when it fails): each device exists, and each distinct data set-up of the cells (the
+/// dataset, its protocol, class view and landmarks; noise is drawn later) is usable.
+fn preflight(plan: &Plan, data: &Path, devices: &[String]) -> Result<()> {
+    for d in devices {
+        grefel_model::device_from_str(d).with_context(|| format!("--device {d}"))?;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for cell in &plan.cells {
+        let settings = grefel_train::TrainSettings::from_value(cell.config.clone())?;
+        let (config, _) = match settings.resolve(data) {
+            Ok(c) => c,
+            Err(grefel_train::TrainError::MissingDataset { dir }) => bail!(
+                "no prepared dataset at {} (manifest.json missing): prepare it first, `cargo xtask prepare --dataset <adapter> --root <its root> --out {} --name {}`",
+                dir.display(),
+                data.display(),
+                cell.config["dataset"].as_str().unwrap_or("?")
+            ),
+            Err(e) => return Err(e).with_context(|| format!("cell {}", describe(cell))),
+        };
+        let key = json!({
+            "dataset": config.dataset, "view": config.class_view, "landmarks": config.needs_landmarks(),
+            "split": config.split, "quality": config.landmark_quality, "soft": config.soft_labels,
+            "noise_file": config.noise_file, "val_fraction": config.val_fraction, "seed": config.seed,
+        })
+        .to_string();
+        if seen.insert(key) {
+            grefel_train::data::check(&config, data).with_context(|| format!("cell {}", describe(cell)))?;
+        }
+    }
+    Ok(())
 }
 
 /// One entry per worker: each `cpu` device `jobs` times (default: the number of cores), every

@@ -1,10 +1,11 @@
 //! `cargo xtask train`: train and evaluate one model on a prepared dataset (default: the `[train]`
 //! table of `pipelines/train-synthetic.toml`), into `runs/<config hash>/`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
+use grefel_schema::ClassView;
 use grefel_train::{RunOptions, TrainSettings, train_with};
 
 use crate::pipeline::Pipeline;
@@ -17,9 +18,18 @@ pub struct TrainArgs {
     /// folder).
     #[arg(long, default_value = "pipelines/train-synthetic.toml")]
     pipeline: PathBuf,
-    /// Prepared dataset to train on (overrides the pipeline's).
+    /// Prepared dataset to train on (overrides the pipeline's; the pipeline's class view is then
+    /// dropped in favour of the dataset's own, unless --class-view is given).
     #[arg(long)]
     dataset: Option<String>,
+    /// Class view: basic7, with-contempt8 (affectnet8, ferplus8), with-other8 (affwild2-8)
+    /// [default: the pipeline's, else the dataset's].
+    #[arg(long)]
+    class_view: Option<String>,
+    /// A noisy-label file replacing the training labels (EAC's noise01.txt …: `<image name>
+    /// <RAF-DB label>` lines).
+    #[arg(long)]
+    noise_file: Option<PathBuf>,
     /// Model preset (tiny, tiny-mfn, paper-geometry, paper, arbex).
     #[arg(long)]
     preset: Option<String>,
@@ -65,26 +75,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let root = crate::workspace_root();
     let resolve = |p: &PathBuf| if p.is_absolute() { p.clone() } else { root.join(p) };
     let pipeline = Pipeline::load(&resolve(&args.pipeline), &root)?;
-    let mut settings = match (pipeline.train, &args.dataset) {
-        (Some(t), _) => t,
-        (None, Some(d)) => TrainSettings::new(d.clone()),
-        (None, None) => {
-            anyhow::bail!("pipeline {} has no [train] table; pass --dataset NAME", args.pipeline.display())
-        }
+    let overrides = TrainOverrides {
+        dataset: args.dataset.clone(),
+        preset: args.preset.clone(),
+        class_view: args.class_view.clone(),
+        epochs: args.epochs,
+        seed: args.seed,
+        noise_file: args.noise_file.as_ref().map(resolve),
     };
-    if let Some(d) = args.dataset {
-        settings.dataset = d;
-    }
-    if let Some(p) = args.preset {
-        settings.preset = p;
-    }
-    if let Some(e) = args.epochs {
-        settings.epochs = e;
-    }
-    if let Some(s) = args.seed {
-        settings.seed = s;
-    }
-    let config = settings.validate().context("validating the training settings")?;
+    let settings = overrides.apply(pipeline.train.clone(), &args.pipeline)?;
     let data = args
         .data
         .as_ref()
@@ -97,7 +96,83 @@ pub fn run(args: TrainArgs) -> Result<()> {
         stop_after_epochs: args.stop_after_epochs,
         ..RunOptions::default()
     };
-    let result = train_with(&config, &data, &runs, &options, &EpochBar(Bar::new("train")))?;
-    println!("{}", result.summary_line());
+    let line = train_settings(settings, &data, &runs, &options)?;
+    println!("{line}");
     Ok(())
+}
+
+/// Command-line overrides of a pipeline's `[train]` table.
+#[derive(Debug, Default)]
+pub struct TrainOverrides {
+    /// Dataset.
+    pub dataset: Option<String>,
+    /// Preset.
+    pub preset: Option<String>,
+    /// Class view name.
+    pub class_view: Option<String>,
+    /// Epochs.
+    pub epochs: Option<usize>,
+    /// Root seed.
+    pub seed: Option<u64>,
+    /// Noisy-label file.
+    pub noise_file: Option<PathBuf>,
+}
+
+impl TrainOverrides {
+    /// The pipeline's settings (or defaults for `--dataset`) with the overrides applied. A
+    /// dataset other than the pipeline's drops the pipeline's class view (it was chosen for the
+    /// pipeline's dataset); `--class-view` sets one.
+    pub fn apply(&self, base: Option<TrainSettings>, pipeline: &Path) -> Result<TrainSettings> {
+        let mut settings = match (base, &self.dataset) {
+            (Some(t), _) => t,
+            (None, Some(d)) => TrainSettings::new(d.clone()),
+            (None, None) => {
+                anyhow::bail!("pipeline {} has no [train] table; pass --dataset NAME", pipeline.display())
+            }
+        };
+        if let Some(d) = &self.dataset
+            && *d != settings.dataset
+        {
+            settings.dataset = d.clone();
+            settings.class_view = None;
+        }
+        if let Some(v) = &self.class_view {
+            settings.class_view = Some(parse_view(v)?);
+        }
+        if let Some(p) = &self.preset {
+            settings.preset = p.clone();
+        }
+        if let Some(e) = self.epochs {
+            settings.epochs = e;
+        }
+        if let Some(s) = self.seed {
+            settings.seed = s;
+        }
+        if let Some(f) = &self.noise_file {
+            settings.noise_file = Some(f.clone());
+        }
+        Ok(settings)
+    }
+}
+
+/// Parses a class view name (`basic7`, `with-contempt8`, `affectnet8`, …).
+pub fn parse_view(name: &str) -> Result<ClassView> {
+    serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
+        anyhow::anyhow!(
+            "class view `{name}`: expected basic7, with-contempt8 (affectnet8, ferplus8) or with-other8 (affwild2-8)"
+        )
+    })
+}
+
+/// Resolves `settings` against the prepared dataset in `data`, trains, and returns the summary
+/// line (the `run` command's train stage too).
+pub fn train_settings(
+    settings: TrainSettings,
+    data: &Path,
+    runs: &Path,
+    options: &RunOptions,
+) -> Result<String> {
+    let (config, _) = settings.resolve(data).context("validating the training settings")?;
+    let result = train_with(&config, data, runs, options, &EpochBar(Bar::new("train")))?;
+    Ok(result.summary_line())
 }

@@ -8,8 +8,10 @@
 //!
 //! Exactly `round(rate · n)` of the `n` eligible samples are flipped, chosen by a seeded shuffle
 //! of the sorted sample ids, so the realised rate is the nominal one up to rounding (SCN draws a
-//! Bernoulli per sample, with the same expectation). A draw is keyed by (dataset, protocol, rate,
-//! seed), materialised once as a `noisy_labels` Parquet file, and reused afterwards.
+//! Bernoulli per sample, with the same expectation). The noise stage ([`materialise`]) keys a
+//! draw by everything it depends on ([`draw_key`]: protocol, rate and seed, the dataset's content
+//! hash, the class view and the eligible samples with their clean labels), writes it once as a
+//! `noisy_labels` Parquet file under `<dataset>/noise/`, and reuses it afterwards.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -186,6 +188,41 @@ pub fn inject(
     Ok(NoiseDraw::from_records(records))
 }
 
+/// The key of a draw: the spec's key, the view's name and the first 12 hex digits of a hash of
+/// the dataset's content hash, the view and every eligible sample (sorted ids and clean labels),
+/// so a draw made for one class view, split or version of the data is never reused for another.
+pub fn draw_key(spec: &NoiseSpec, content_hash: &str, view: &str, train: &[(String, Label)]) -> String {
+    let mut sorted: Vec<&(String, Label)> = train.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut fp = grefel_shards::hash::Fingerprint::new();
+    fp.part(content_hash).part(view);
+    for (id, label) in sorted {
+        fp.part(id).part(label.id().to_le_bytes());
+    }
+    format!("{}-{view}-{}", spec.key(), &fp.finish()[..12])
+}
+
+/// The noise stage: the draw of `spec` over the training samples `train` (id, clean label) of a
+/// model seeing `classes` (the view called `view`), loaded from `<dataset_dir>/noise/<key>` when
+/// it was made before, else drawn and saved. Returns the key and the draw.
+pub fn materialise(
+    dataset_dir: &Path,
+    dataset: &str,
+    content_hash: &str,
+    view: &str,
+    classes: &[Expression],
+    train: &[(String, Label)],
+    spec: &NoiseSpec,
+) -> Result<(String, NoiseDraw), ExperimentError> {
+    let key = draw_key(spec, content_hash, view, train);
+    if let Some(draw) = load(dataset_dir, &key, content_hash)? {
+        return Ok((key, draw));
+    }
+    let draw = inject(train, classes, spec)?;
+    save(dataset_dir, dataset, &key, content_hash, &draw)?;
+    Ok((key, draw))
+}
+
 /// Summary written beside a materialised draw (`<key>.json`).
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub struct DrawSummary {
@@ -349,5 +386,33 @@ mod tests {
         assert_eq!(load(dir.path(), &spec.key(), "hash1").expect("load"), Some(draw));
         assert_eq!(load(dir.path(), &spec.key(), "hash2").expect("other source"), None);
         assert_eq!(load(dir.path(), "other-key", "hash1").expect("absent"), None);
+    }
+
+    #[test]
+    fn draws_are_keyed_by_view_data_and_samples() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spec = NoiseSpec { protocol: NoiseProtocol::Symmetric, rate: 0.2, seed: 0 };
+        let data = train(100);
+        let (key, draw) =
+            materialise(dir.path(), "d", "h", "basic7", &Expression::BASIC, &data, &spec).expect("draw");
+        assert!(key.starts_with("symmetric-r0.200-s0-basic7-"), "{key}");
+        let (again, reused) =
+            materialise(dir.path(), "d", "h", "basic7", &Expression::BASIC, &data, &spec).expect("reuse");
+        assert_eq!((again.as_str(), &reused), (key.as_str(), &draw));
+        let other_view = draw_key(&spec, "h", "with-contempt8", &data);
+        let other_data = draw_key(&spec, "h2", "basic7", &data);
+        let fewer = draw_key(&spec, "h", "basic7", &data[1..]);
+        let mut relabelled = data.clone();
+        relabelled[0].1 = Label::Class(Expression::Anger);
+        let relabelled = draw_key(&spec, "h", "basic7", &relabelled);
+        let keys = [&key, &other_view, &other_data, &fewer, &relabelled];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        let mut shuffled = data.clone();
+        shuffled.reverse();
+        assert_eq!(draw_key(&spec, "h", "basic7", &shuffled), key, "order does not matter");
     }
 }

@@ -114,7 +114,7 @@ pub fn adapter_by_name(name: &str, variant: Option<&str>) -> Result<Box<dyn Adap
         "rafdb" => Ok(Box::new(crate::rafdb::RafDb::new(variant)?)),
         "jaffe" => no_variant(Box::new(crate::jaffe::Jaffe)),
         "fer2013" => no_variant(Box::new(crate::fer2013::Fer2013)),
-        "ferplus" => no_variant(Box::new(crate::ferplus::FerPlus)),
+        "ferplus" => Ok(Box::new(crate::ferplus::FerPlus::new(variant)?)),
         "affectnet" => Ok(Box::new(crate::affectnet::AffectNet::new(variant)?)),
         "affwild2" => no_variant(Box::new(crate::affwild2::AffWild2)),
         _ => Err(IngestError::UnknownDataset { name: name.into(), known: ADAPTERS.join(", ") }),

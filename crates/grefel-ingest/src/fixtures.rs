@@ -32,9 +32,16 @@ pub struct Fixture {
 /// Every fixture, one per dataset layout.
 pub const ALL: &[Fixture] = &[
     Fixture { name: "rafdb", adapter: "rafdb", root: "", extra_variants: &["original"], build: rafdb },
+    Fixture { name: "fergdb", adapter: "fergdb", root: "FERG_DB_256", extra_variants: &[], build: fergdb },
     Fixture { name: "jaffe", adapter: "jaffe", root: "", extra_variants: &[], build: jaffe },
     Fixture { name: "fer2013", adapter: "fer2013", root: "", extra_variants: &[], build: fer2013 },
-    Fixture { name: "ferplus", adapter: "ferplus", root: "", extra_variants: &[], build: ferplus },
+    Fixture {
+        name: "ferplus",
+        adapter: "ferplus",
+        root: "",
+        extra_variants: &["fer2013new"],
+        build: ferplus,
+    },
     Fixture {
         name: "affectnet-csv",
         adapter: "affectnet",
@@ -123,6 +130,8 @@ const RAFDB_LABELS: &[&str] = &[
     "test_0002.jpg\t6   ", // anger, tab and trailing blanks
     "test_0003.jpg happy", // not an integer: malformed_row
     "val_0001.jpg 3",      // neither train_ nor test_: malformed_name
+    "train_00006.jpg 3",   // disgust
+    "train_00007.jpg 5",   // sad
     "",
 ];
 
@@ -133,10 +142,18 @@ const RAFDB_LABELS: &[&str] = &[
 /// unknown_label); a listed image that is absent (missing_file); a three-field line and a
 /// non-integer label (malformed_row); a repeated name (duplicate_id); a `val_` name
 /// (malformed_name); a tab and trailing blanks; a manual annotation (5 points in original pixels,
-/// gender, race, age) for one image only; a read-me. Kept: 4 rows.
+/// gender, race, age) for one image only; a read-me. Kept: 6 rows (4 train, 2 test), enough to
+/// carve a selection split and train on the rest.
 pub fn rafdb(root: &Path) -> io::Result<()> {
     write_file(&root.join("EmoLabel/list_patition_label.txt"), RAFDB_LABELS.join("\r\n"))?;
-    for (stem, v) in [("train_00001", 10), ("train_00002", 20), ("train_00003", 30), ("test_0001", 40)] {
+    for (stem, v) in [
+        ("train_00001", 10),
+        ("train_00002", 20),
+        ("train_00003", 30),
+        ("test_0001", 40),
+        ("train_00006", 70),
+        ("train_00007", 80),
+    ] {
         write_rgb(&root.join(format!("Image/original/{stem}.jpg")), 40, 30, [v; 3], None)?;
         write_rgb(&root.join(format!("Image/aligned/{stem}_aligned.jpg")), 10, 10, [v; 3], None)?;
     }
@@ -149,6 +166,40 @@ pub fn rafdb(root: &Path) -> io::Result<()> {
         "12.0\t10.0\r\n28.0\t10.0\r\n20.0\t16.5\r\n14.0\t24.0\r\n26.0\t24.0\r\n1\r\n2\r\n2\r\n",
     )?;
     write_file(&root.join("README.txt"), "RAF-DB basic\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// FERG-DB.
+
+/// The FERG-DB characters.
+const FERGDB_CHARACTERS: [&str; 6] = ["aia", "bonnie", "jules", "malcolm", "mery", "ray"];
+/// The FERG-DB expression folder suffixes, in the fixture's order.
+const FERGDB_EXPRESSIONS: [&str; 7] = ["anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"];
+
+/// FERG-DB (`<char>/<char>_<expr>/<char>_<expr>_<k>.png`), 16×16 images: every character with
+/// two expressions and three images each (36 images, colours that name the image).
+///
+/// Traps: an expression folder FERG-DB does not have (`aia_happy`, unknown_label); a folder of
+/// another character (`aia/bonnie_joy`, malformed_name); a file without an index
+/// (`ray_joy_.png`, malformed_name); `Thumbs.db` and a read-me (ignored). Kept: 36 rows, which
+/// the default seeded split puts in all three splits (32 train, 2 val, 2 test).
+pub fn fergdb(root: &Path) -> io::Result<()> {
+    let png = Some(ImageFormat::Png);
+    for (c, character) in FERGDB_CHARACTERS.iter().enumerate() {
+        for e in 0..2 {
+            let expr = FERGDB_EXPRESSIONS[(c + 3 * e) % FERGDB_EXPRESSIONS.len()];
+            for k in 1..=3 {
+                let v = (40 * c + 16 * e + 5 * k) as u8;
+                let rel = format!("{character}/{character}_{expr}/{character}_{expr}_{k}.png");
+                write_rgb(&root.join(rel), 16, 16, [v, v / 2, 255 - v], png)?;
+            }
+        }
+    }
+    write_rgb(&root.join("aia/aia_happy/aia_happy_1.png"), 16, 16, [1, 2, 3], png)?;
+    write_rgb(&root.join("aia/bonnie_joy/bonnie_joy_1.png"), 16, 16, [4, 5, 6], png)?;
+    write_rgb(&root.join("ray/ray_joy/ray_joy_.png"), 16, 16, [7, 8, 9], png)?;
+    write_file(&root.join("ray/Thumbs.db"), "\0")?;
+    write_file(&root.join("README.txt"), "FERG-DB\n")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,7 +235,8 @@ pub const JAFFE_TIFF: (&str, u8) = ("UY.DI1.4.tiff", 70);
 /// (`KA-NE2` for `KA.NE1.26`: not attached); an image without a ratings row; a non-numeric rating
 /// (malformed_row); a fear-excluded second table (not read); an unknown code `XX`
 /// (unknown_label); a name without a row number (malformed_name); a `.tiff` that is text
-/// (undecodable); `.DS_Store` and an AppleDouble `._` copy. Kept: 5 rows.
+/// (undecodable); `.DS_Store` and an AppleDouble `._` copy. Kept: 9 rows, which the default
+/// seeded split puts in all three splits (5 train, 2 val, 2 test), from 8 posers.
 pub fn jaffe(root: &Path) -> io::Result<()> {
     let png = Some(ImageFormat::Png);
     for (name, v) in [
@@ -194,6 +246,10 @@ pub fn jaffe(root: &Path) -> io::Result<()> {
         ("KL.SU1.150.tiff", 40), // surprise, no ratings row
         ("KM.XX1.9.tiff", 50),   // unknown code: unknown_label
         ("KA.HA1.tiff", 60),     // no row number: malformed_name
+        ("KM.SA2.32.tiff", 80),  // sad, unrated; seeded into val
+        ("KM.AN1.34.tiff", 90),  // anger, unrated; seeded into test
+        ("MK.NE2.87.tiff", 100), // neutral, unrated; seeded into val
+        ("KR.AN2.55.tiff", 110), // anger, unrated; seeded into test
     ] {
         write_rgb(&root.join(name), 8, 8, [v; 3], png)?;
     }
@@ -279,25 +335,75 @@ pub fn ferplus_fer2013_csv(rows: usize) -> String {
     text
 }
 
-/// FER+ (`fer2013new.csv` next to `fer2013.csv`), with [`FERPLUS_ROWS`] rows in both files.
+/// The official per-split `label.csv` files of the FER+ fixture (`data/<folder>/label.csv`): the
+/// vote version differs from `fer2013new.csv` for `fer0000004.png` and `fer0000008.png`.
+pub const FERPLUS_LABEL_FILES: [(&str, &[&str]); 3] = [
+    (
+        "FER2013Train",
+        &[
+            "fer0000000.png,\"(0, 0, 48, 48)\",6,4,0,0,0,0,0,0,0,0", // neutral
+            "fer0000001.png,\"(0, 0, 48, 48)\",0,0,7,0,0,0,3,0,0,0", // surprise: the name's last row
+            "fer0000008.png,\"(0, 0, 48, 48)\",2,8,0,0,0,0,0,0,0,0", // happy; its PNG was generated
+            "fer0000009.png,\"(0, 0, 48, 48)\",0,10,0,0,0,0,0,0,0,0", // its FER2013 row is broken
+            "fer0000000.png,\"(0, 0, 48, 48)\",6,4,0,0,0,0,0,0,0,0", // repeated: duplicate_id
+            "fer0000099.png,\"(0, 0, 48, 48)\",1,2",                 // short: malformed_row
+            "fer0000077.png,\"(0, 0, 48, 48)\",10,0,0,0,0,0,0,0,0,0", // no image, no row: missing_file
+        ],
+    ),
+    (
+        "FER2013Valid",
+        &[
+            "fer0000003.png,\"(0, 0, 48, 48)\",4,0,0,0,0,0,0,0,6,0", // unknown wins: ignored_label
+            "fer0000004.png,\"(0, 0, 48, 48)\",0,8,0,0,0,0,0,0,0,2", // happy here, NF in fer2013new
+            "fer0000005.png,\"(0, 0, 48, 48)\",0,0,0,5,5,0,0,0,0,0", // tie: ignored_label
+        ],
+    ),
+    (
+        "FER2013Test",
+        &[
+            "fer0000006.png,\"(0, 0, 48, 48)\",0,0,0,0,4,2,1,1,1,1", // anger after outlier removal
+            "fer0000007.png,\"(0, 0, 48, 48)\",4,0,0,0,0,0,0,6,0,0", // contempt
+        ],
+    ),
+];
+
+/// FER+ as a FERPlus checkout holds it, with both label sources: `fer2013new.csv` next to the
+/// Kaggle `fer2013.csv`, the committed `data/FER2013{Train,Valid,Test}/label.csv`
+/// ([`FERPLUS_LABEL_FILES`]), and one image `generate_training_data.py` wrote
+/// (`data/FER2013Train/fer0000008.png`, grey 200). [`FERPLUS_ROWS`] rows in both CSVs.
 ///
-/// Traps: an empty image name (a non-face, ignored_label); a duplicated name and names that lag
+/// Traps of `fer2013new.csv` (the `fer2013new` source): an empty image name (a non-face,
+/// ignored_label); a duplicated name (one sample, the last row's; duplicate_id) and names that lag
 /// their row index (the join is by position); unknown and not-a-face majorities and a 5/5 tie
 /// (ignored_label); a vote distribution that needs outlier removal; a non-numeric vote
-/// (malformed_row); a FER2013 row with 2,303 values (malformed_row). Kept: 5 rows.
+/// (malformed_row); a FER2013 row with 2,303 values (malformed_row). Kept: 4 rows.
+///
+/// Traps of the `label.csv` files (the default `label-csv` source): other vote versions than
+/// `fer2013new.csv`; a generated PNG beside rows whose pixels come from `fer2013.csv`; a repeated
+/// name, a short row, a name with neither image nor FER2013 row, a broken FER2013 row, unknown and
+/// tied majorities. Kept: 6 rows (3 train, 1 val, 2 test).
 pub fn ferplus(root: &Path) -> io::Result<()> {
     ferplus_with_fer2013_rows(root, FERPLUS_ROWS)
 }
 
 /// The [`ferplus`] tree with `fer_rows` rows in `fer2013.csv` (a count other than
-/// [`FERPLUS_ROWS`] is the fatal row-count mismatch).
+/// [`FERPLUS_ROWS`] is the fatal row-count mismatch of the `fer2013new` source).
 pub fn ferplus_with_fer2013_rows(root: &Path, fer_rows: usize) -> io::Result<()> {
     let mut plus = format!("{FERPLUS_HEADER}\n");
     for (usage, name, votes) in FERPLUS_VOTES {
         plus += &format!("{usage},{name},{votes}\n");
     }
     write_file(&root.join("fer2013new.csv"), plus)?;
-    write_file(&root.join("fer2013.csv"), ferplus_fer2013_csv(fer_rows))
+    write_file(&root.join("fer2013.csv"), ferplus_fer2013_csv(fer_rows))?;
+    for (folder, rows) in FERPLUS_LABEL_FILES {
+        write_file(&root.join(format!("data/{folder}/label.csv")), rows.join("\n") + "\n")?;
+    }
+    let png = Some(ImageFormat::Png);
+    write_image(
+        &root.join("data/FER2013Train/fer0000008.png"),
+        &image::GrayImage::from_pixel(48, 48, image::Luma([200])),
+        png,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,7 +436,7 @@ fn affectnet_landmarks() -> String {
 /// expressions 9 and 10 (ignored_label); a negative box width and a box that leaves the image
 /// (bad_box); a listed image that is absent (missing_file); a short row (malformed_row); a
 /// `../../../secret.png` path (path_escapes_root); expression 11 (unknown_label); valence and
-/// arousal -2 (none); a read-me. Kept: 5 rows (3 train, 2 val).
+/// arousal -2 (none); a read-me. Kept: 6 rows (4 train, 2 val).
 pub fn affectnet_csv(root: &Path) -> io::Result<()> {
     use image::ImageFormat::{Jpeg, Png};
     let outside = root
@@ -358,8 +464,9 @@ pub fn affectnet_csv(root: &Path) -> io::Result<()> {
     write_file(&root.join("README.txt"), "AffectNet\n")?;
     write_rgb(&img.join(format!("1/{}.png", hash('h'))), 40, 30, [80, 80, 80], Some(Png))?;
     write_rgb(&img.join(format!("2/{}.jpg", hash('i'))), 40, 30, [90, 90, 90], Some(Jpeg))?;
+    write_rgb(&img.join(format!("1/{}.png", hash('j'))), 40, 30, [100, 100, 100], Some(Png))?;
     let (a, b, c, d, e, f, g) = (hash('a'), hash('b'), hash('c'), hash('d'), hash('e'), hash('f'), hash('g'));
-    let (h, i) = (hash('h'), hash('i'));
+    let (h, i, j) = (hash('h'), hash('i'), hash('j'));
     let lm = affectnet_landmarks();
     let training = [
         AFFECTNET_CSV_HEADER.to_string(),
@@ -375,6 +482,7 @@ pub fn affectnet_csv(root: &Path) -> io::Result<()> {
         format!("1/{a}.jpg,10,5,20"),                     // malformed
         "../../../secret.png,0,0,4,4,,5,0,0".to_string(), // escapes the root
         format!("1/{a}.jpg,10,5,20,20,,11,0,0"),          // not an AffectNet code
+        format!("1/{j}.png,0,0,40,30,,2,0,0"),            // sad
         String::new(),
     ];
     write_file(&root.join("Manually_Annotated_file_lists/training.csv"), training.join("\r\n"))?;

@@ -80,6 +80,7 @@ fn csv_release_with_traps() {
         ("train", "contempt", id('b', "png", 1)),
         ("train", "happy", id('a', "jpg", 1)),
         ("train", "other", id('c', "JPG", 2)),
+        ("train", "sad", id('j', "png", 1)),
         ("val", "anger", id('g', "png", 1)),
         ("val", "neutral", id('f', "jpg", 2)),
     ];
@@ -259,7 +260,7 @@ fn variants_and_fatal_errors() {
     );
     let (summary, _) = run(&settings(&root, &out, Some("csv")));
     assert_eq!(summary.rows_by_split.get("val"), None);
-    assert_eq!(summary.rows, 3);
+    assert_eq!(summary.rows, 4);
 
     // A header without a needed column is fatal, with the file and line.
     write_text(

@@ -20,7 +20,7 @@ fn jaffe_labels_subjects_ratings() {
     fixtures::jaffe(&root).expect("fixture");
     let out = tmp.path().join("out");
     let summary = run(&settings("jaffe", &root, &out));
-    assert_eq!(summary.rows, 5, "{summary}");
+    assert_eq!(summary.rows, 9, "{summary}");
     assert_eq!(summary.ignored_files, 3, "README, .DS_Store, AppleDouble copy");
     for (reason, n) in [
         (SkipReason::MissingFile, 1),   // ratings row 8 (KM-HA5) has no image
@@ -50,13 +50,19 @@ fn jaffe_labels_subjects_ratings() {
         ("jaffe:KA.HA1.29", "happy"),
         ("jaffe:KA.NE1.26", "neutral"),
         ("jaffe:KL.SU1.150", "surprise"),
+        ("jaffe:KM.AN1.34", "anger"),
+        ("jaffe:KM.SA2.32", "sad"),
+        ("jaffe:KR.AN2.55", "anger"),
+        ("jaffe:MK.NE2.87", "neutral"),
         ("jaffe:UY.DI1.4", "disgust"),
         ("jaffe:YM.HA2.53", "happy"),
     ]
     .map(|(id, label)| (id.to_string(), split(id), label));
     assert_eq!(kept(&rows), want);
+    let by_split = |s: &str| want.iter().filter(|w| w.1 == s).count();
+    assert_eq!((by_split("train"), by_split("val"), by_split("test")), (5, 2, 2), "every split has rows");
     let subjects: Vec<&str> = rows.values().map(|r| r.subject.as_deref().expect("subject")).collect();
-    assert_eq!(subjects, ["KA", "KA", "KL", "UY", "YM"]);
+    assert_eq!(subjects, ["KA", "KA", "KL", "KM", "KM", "KR", "MK", "UY", "YM"]);
     assert_eq!(rows["jaffe:KA.HA1.29"].source_path, "KA.HA1.29.tiff");
 
     // The real TIFF (8-bit grey, as JAFFE ships) is decoded, not skipped as undecodable.
@@ -88,7 +94,7 @@ fn jaffe_without_ratings_and_reseeded() {
     let mut s = settings("jaffe", &root, &tmp.path().join("out"));
     s.split = SplitConfig { seed: 7, train: 0.5, val: 0.0 };
     let summary = run(&s);
-    assert_eq!(summary.rows, 5);
+    assert_eq!(summary.rows, 9);
     assert_eq!(summary.skips.get(SkipReason::MissingFile), 0, "no table, no rows without images");
     let (_, rows) = read_back(&tmp.path().join("out/jaffe"));
     assert!(rows.values().all(|r| r.soft_label.is_none()));

@@ -15,7 +15,7 @@ fn rafdb_aligned_and_original() {
     fixtures::rafdb(&root).expect("fixture");
     let out = tmp.path().join("out");
     let summary = run(&settings("rafdb", &root, &out));
-    assert_eq!(summary.rows, 4, "{summary}");
+    assert_eq!(summary.rows, 6, "{summary}");
     assert_eq!(summary.ignored_files, 3, "label file, annotation, README");
     for (reason, n) in [
         (SkipReason::UnknownLabel, 1),
@@ -47,6 +47,8 @@ fn rafdb_aligned_and_original() {
             ("rafdb:test_0002.jpg".to_string(), "test", "anger"),
             ("rafdb:train_00001.jpg".to_string(), "train", "happy"),
             ("rafdb:train_00002.jpg".to_string(), "train", "neutral"),
+            ("rafdb:train_00006.jpg".to_string(), "train", "disgust"),
+            ("rafdb:train_00007.jpg".to_string(), "train", "sad"),
         ]
     );
     assert_eq!(m.rows.by_split_label["train"]["happy"], 1);
@@ -66,7 +68,7 @@ fn rafdb_aligned_and_original() {
     s.dataset = Some("rafdb-original".into());
     s.image.size = Some(20);
     let summary = run(&s);
-    assert_eq!((summary.rows, summary.skips.total()), (4, 6), "{summary}");
+    assert_eq!((summary.rows, summary.skips.total()), (6, 6), "{summary}");
     let (m, rows) = read_back(&out.join("rafdb-original"));
     assert_eq!(m.config["variant"], "original");
     let r = &rows["rafdb-original:train_00001.jpg"];
@@ -92,7 +94,7 @@ fn rafdb_config_and_missing_label_file() {
 
     // The label file one level down (`RAF-DB/basic/…`) is found.
     let s = settings("rafdb", tmp.path(), out.path());
-    assert_eq!(run(&s).rows, 4);
+    assert_eq!(run(&s).rows, 6);
 
     std::fs::remove_file(root.join("EmoLabel/list_patition_label.txt")).expect("rm");
     let s = settings("rafdb", &root, out.path());

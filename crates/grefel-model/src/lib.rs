@@ -31,7 +31,7 @@ pub use burn;
 pub use config::ModelConfig;
 pub use device::{device_from_str, is_flex, seed_device, with_seed};
 pub use error::ModelError;
-pub use losses::{LossParts, inverse_frequency_weights, loss};
+pub use losses::{LossParts, inverse_frequency_weights, loss, loss_with_targets};
 pub use model::{Checkpoints, Grefel, GrefelOutput};
 pub use params::{ParamCounts, parameter_counts};
 pub use precision::{Precision, with_precision};

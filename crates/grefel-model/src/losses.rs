@@ -45,8 +45,23 @@ pub fn weighted_nll(
     class_weights: Option<Tensor<1>>,
     epsilon: f64,
 ) -> Tensor<1> {
+    weighted_cross_entropy(probs, labels, None, class_weights, epsilon)
+}
+
+/// [`weighted_nll`] against given target distributions `soft` `(B, C)` (FER+'s vote
+/// distributions) where present: `t = (1 − ε)·soft + ε/C`; the weights still follow the labels.
+pub fn weighted_cross_entropy(
+    probs: Tensor<2>,
+    labels: Tensor<1, Int>,
+    soft: Option<Tensor<2>>,
+    class_weights: Option<Tensor<1>>,
+    epsilon: f64,
+) -> Tensor<1> {
     let [b, c] = probs.dims();
-    let targets = smoothed_targets(labels.clone(), c, epsilon);
+    let targets = match soft {
+        Some(t) => t.mul_scalar(1.0 - epsilon).add_scalar(epsilon / c as f64),
+        None => smoothed_targets(labels.clone(), c, epsilon),
+    };
     let per_sample = (targets * probs.clamp_min(LOG_FLOOR).log()).sum_dim(1).neg().reshape([b]);
     match class_weights {
         Some(w) => {
@@ -119,8 +134,29 @@ pub fn loss(
     class_weights: Option<Tensor<1>>,
     cfg: &LossConfig,
 ) -> Result<LossParts, ModelError> {
+    loss_with_targets(output, labels, None, class_weights, cfg)
+}
+
+/// [`loss`] with the classification terms against soft target distributions `soft` `(B, C)`
+/// (soft-label training); the anchor and center losses use the labels.
+pub fn loss_with_targets(
+    output: &GrefelOutput,
+    labels: Tensor<1, Int>,
+    soft: Option<Tensor<2>>,
+    class_weights: Option<Tensor<1>>,
+    cfg: &LossConfig,
+) -> Result<LossParts, ModelError> {
     let [b, c] = output.y_hat.dims();
     check_labels(&labels, b, c)?;
+    if let Some(t) = &soft
+        && t.dims() != [b, c]
+    {
+        return Err(ModelError::InputShape {
+            name: "soft targets",
+            expected: format!("({b}, {c})"),
+            actual: t.dims().to_vec(),
+        });
+    }
     if let Some(w) = &class_weights
         && w.dims()[0] != c
     {
@@ -131,7 +167,13 @@ pub fn loss(
         });
     }
     let dim = output.embedding.dims()[1];
-    let cls = weighted_nll(output.y_hat.clone(), labels.clone(), class_weights.clone(), cfg.label_smoothing);
+    let cls = weighted_cross_entropy(
+        output.y_hat.clone(),
+        labels.clone(),
+        soft.clone(),
+        class_weights.clone(),
+        cfg.label_smoothing,
+    );
     let anchor = match cfg.anchor_loss {
         AnchorLoss::Unbounded => anchor_loss(output.anchors.clone()),
         AnchorLoss::Margin { margin } => anchor_margin_loss(output.anchors.clone(), margin),
@@ -140,7 +182,13 @@ pub fn loss(
     let scale = if cfg.aux_scaled_by_trust { f64::from(output.trust) } else { 1.0 };
     let mut total = cls.clone().mul_scalar(cfg.lambda_cls);
     if cfg.lambda_primary != 0.0 {
-        let primary = weighted_nll(output.p.clone(), labels.clone(), class_weights, cfg.label_smoothing);
+        let primary = weighted_cross_entropy(
+            output.p.clone(),
+            labels.clone(),
+            soft,
+            class_weights,
+            cfg.label_smoothing,
+        );
         total = total + primary.mul_scalar(cfg.lambda_primary);
     }
     let total = total

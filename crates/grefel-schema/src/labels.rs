@@ -26,7 +26,7 @@ pub enum Expression {
     Anger = 6,
     /// 7: contempt (AffectNet and FER+ only).
     Contempt = 7,
-    /// 8: out-of-set affect (Aff-Wild2 "Other", optionally AffectNet "None").
+    /// 8: out-of-set affect (Aff-Wild2 "Other", AffectNet "None").
     Other = 8,
 }
 
@@ -146,9 +146,13 @@ impl Label {
 pub enum ClassView {
     /// Ids 0..=6: the seven basic expressions.
     Basic7,
-    /// Ids 0..=7: the basic expressions and contempt (AffectNet-8, FER+).
+    /// Ids 0..=7: the basic expressions and contempt (AffectNet-8, FER+); also read as
+    /// `affectnet8` and `ferplus8`.
+    #[serde(alias = "affectnet8", alias = "ferplus8")]
     WithContempt8,
-    /// Ids 0..=6 and 8: the basic expressions and "other" (Aff-Wild2 EXPR).
+    /// Ids 0..=6 and 8: the basic expressions and "other" (Aff-Wild2 EXPR); also read as
+    /// `affwild2-8`.
+    #[serde(alias = "affwild2-8")]
     WithOther8,
 }
 
@@ -175,6 +179,15 @@ impl ClassView {
     /// Number of classes in the view.
     pub fn num_classes(self) -> usize {
         self.classes().len()
+    }
+
+    /// The view's name in configurations (`basic7`, `with-contempt8`, `with-other8`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ClassView::Basic7 => "basic7",
+            ClassView::WithContempt8 => "with-contempt8",
+            ClassView::WithOther8 => "with-other8",
+        }
     }
 
     /// The output index of `label` in this view, or `None` when the sample is outside it.
@@ -220,8 +233,9 @@ const fn c(e: Expression) -> Label {
 }
 const IGN: Label = Label::Ignore;
 
-/// AffectNet CSV, `.npy` and folder-per-class `0..7` releases: 0-based AffectNet order; 8 = None,
-/// 9 = Uncertain and 10 = Non-Face are ignored.
+/// AffectNet CSV, `.npy` and folder-per-class `0..7` releases: 0-based AffectNet order; 8 = None
+/// maps to `other` (outside the 7- and 8-class views, so those views drop it); 9 = Uncertain and
+/// 10 = Non-Face are ignored.
 pub static AFFECTNET: LabelMap = LabelMap {
     name: "affectnet",
     entries: &[

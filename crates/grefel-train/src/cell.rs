@@ -33,7 +33,7 @@ impl<'a> TrainCellRunner<'a> {
 impl CellRunner for TrainCellRunner<'_> {
     fn run(&self, cell: &Cell, dir: &Path, device: &str) -> Result<Value, String> {
         let settings = TrainSettings::from_value(cell.config.clone()).map_err(|e| e.to_string())?;
-        let config = settings.validate().map_err(|e| e.to_string())?;
+        let (config, _) = settings.resolve(&self.data_dir).map_err(|e| e.to_string())?;
         let options = RunOptions { device: device.to_string(), ..self.options.clone() };
         let train = || train_with(&config, &self.data_dir, dir, &options, self.progress);
         // A CPU cell computes on a one-thread pool of its own: its floating-point reductions are

@@ -3,14 +3,18 @@
 //! that names the run folder. [`RunOptions`] hold what does not change results (device, stop
 //! points, prefetch depth, cache budget) and are never hashed.
 
+use std::path::{Path, PathBuf};
+
 use grefel_experiments::NoiseSpec;
 use grefel_model::{ModelConfig, Precision};
 use grefel_schema::ClassView;
+use grefel_shards::Manifest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::TrainError;
 pub use crate::augment::AugmentConfig;
+use crate::protocol::{Protocol, SplitRule};
 pub use crate::sampler::SamplingConfig;
 
 /// Optimiser settings: Adam with a per-epoch exponential learning-rate decay, optionally wrapped
@@ -58,11 +62,49 @@ pub enum Selection {
     Corrected,
 }
 
+/// What happens to rows whose landmarks the landmark stage flags (`fallback_box`: no face was
+/// found and the points were predicted on the inset box; `outside_image`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LandmarkQualityRule {
+    /// Train and evaluate on them with the points the stage gave (counted in `metrics.json`).
+    #[default]
+    Keep,
+    /// Drop them from every split (counted in `metrics.json` by flag).
+    Drop,
+}
+
+/// A noisy-label file (EAC's `noise01.txt` …: `<image name> <RAF-DB label>` lines) replacing the
+/// training labels. Its content, not its path, is part of the run's identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoiseFile {
+    /// The file as given (read at load time; not hashed).
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// Its file name.
+    pub name: String,
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+}
+
+impl NoiseFile {
+    /// Reads and hashes `path`.
+    pub fn open(path: &Path) -> Result<NoiseFile, TrainError> {
+        let bytes = std::fs::read(path).map_err(TrainError::io("read the noise file", path))?;
+        Ok(NoiseFile {
+            path: path.to_path_buf(),
+            name: path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            sha256: grefel_shards::hash::sha256_hex(&bytes),
+        })
+    }
+}
+
 fn default_preset() -> String {
     "tiny".into()
 }
-fn default_view() -> ClassView {
-    ClassView::Basic7
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
 }
 fn default_epochs() -> usize {
     10
@@ -92,9 +134,23 @@ pub struct TrainSettings {
     /// JSON overlay merged into the preset's configuration (objects merge key by key).
     #[serde(default)]
     pub model: Option<Value>,
-    /// Classes the model sees; samples outside are dropped.
-    #[serde(default = "default_view")]
-    pub class_view: ClassView,
+    /// Classes the model sees; samples outside are dropped [default: the dataset's view, see
+    /// [`crate::protocol`]].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_view: Option<ClassView>,
+    /// How rows are split: the dataset's protocol (`official`) or by subject (`subject`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub split: SplitRule,
+    /// Rows whose landmarks are flagged by the landmark stage: `keep` or `drop`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub landmark_quality: LandmarkQualityRule,
+    /// Train on the vote distribution (FER+'s soft labels) instead of the majority label.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub soft_labels: bool,
+    /// A noisy-label file replacing the training labels (EAC's `noise01.txt` format; exclusive
+    /// with `noise`). The resolved configuration holds its name and SHA-256, not the path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_file: Option<PathBuf>,
     /// Root seed of initialisation, sampling, augmentation, dropout and the val carve-out.
     #[serde(default)]
     pub seed: u64,
@@ -144,6 +200,18 @@ pub struct TrainConfig {
     pub model: ModelConfig,
     /// Class view.
     pub class_view: ClassView,
+    /// Split rule.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub split: SplitRule,
+    /// Rule for flagged landmarks.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub landmark_quality: LandmarkQualityRule,
+    /// Soft-label training.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub soft_labels: bool,
+    /// Noisy-label file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noise_file: Option<NoiseFile>,
     /// Root seed.
     pub seed: u64,
     /// Epochs.
@@ -198,8 +266,29 @@ impl TrainSettings {
         serde_json::from_value(value).map_err(TrainError::ConfigParse)
     }
 
-    /// Checks every value once and resolves the model configuration.
+    /// Reads the prepared dataset's manifest under `data_dir` and validates for its protocol
+    /// ([`TrainSettings::validate_for`]): the way `train` and sweeps resolve settings.
+    pub fn resolve(self, data_dir: &Path) -> Result<(TrainConfig, Manifest), TrainError> {
+        let dir = data_dir.join(&self.dataset);
+        let manifest =
+            Manifest::read(&dir)?.ok_or_else(|| TrainError::MissingDataset { dir: dir.clone() })?;
+        let config = self.validate_for(&manifest.adapter)?;
+        Ok((config, manifest))
+    }
+
+    /// Checks every value once for a dataset prepared by `adapter`: the class view defaults to
+    /// the dataset's, and a view it cannot fill is refused.
+    pub fn validate_for(mut self, adapter: &str) -> Result<TrainConfig, TrainError> {
+        let protocol = Protocol::of(adapter)?;
+        let view = *self.class_view.get_or_insert(protocol.default_view);
+        protocol.check_view(&self.dataset, view)?;
+        self.validate()
+    }
+
+    /// Checks every value once and resolves the model configuration. Without the dataset's
+    /// adapter ([`TrainSettings::validate_for`]) an unset class view is `basic7`.
     pub fn validate(self) -> Result<TrainConfig, TrainError> {
+        let class_view = self.class_view.unwrap_or(ClassView::Basic7);
         let name_ok = !self.dataset.is_empty()
             && self
                 .dataset
@@ -213,7 +302,7 @@ impl TrainSettings {
         }
         let preset = ModelConfig::preset(&self.preset)?;
         let mut model_json = serde_json::to_value(&preset).map_err(TrainError::ConfigParse)?;
-        let view_classes = self.class_view.num_classes();
+        let view_classes = class_view.num_classes();
         if let Some(overlay) = &self.model {
             if let Some(n) = overlay.get("num_classes").and_then(Value::as_u64)
                 && n as usize != view_classes
@@ -258,6 +347,18 @@ impl TrainSettings {
         if let Some(n) = &self.noise {
             n.validate()?;
         }
+        if self.soft_labels && (self.noise.is_some() || self.noise_file.is_some()) {
+            return Err(TrainError::config(
+                "soft_labels",
+                "cannot be combined with label noise (noisy labels are hard labels)",
+            ));
+        }
+        if self.noise.is_some() && self.noise_file.is_some() {
+            return Err(TrainError::config(
+                "noise_file",
+                "excludes `noise` (a drawn noise spec): give one of them",
+            ));
+        }
         if !(self.val_fraction > 0.0 && self.val_fraction < 1.0) {
             return Err(TrainError::config(
                 "val_fraction",
@@ -268,7 +369,11 @@ impl TrainSettings {
             dataset: self.dataset,
             preset: self.preset,
             model,
-            class_view: self.class_view,
+            class_view,
+            split: self.split,
+            landmark_quality: self.landmark_quality,
+            soft_labels: self.soft_labels,
+            noise_file: self.noise_file.as_deref().map(NoiseFile::open).transpose()?,
             seed: self.seed,
             epochs: self.epochs,
             batch_size: self.batch_size,
@@ -337,5 +442,40 @@ mod tests {
 
         raw["precision"] = "fp16".into();
         assert!(TrainSettings::from_value(raw).is_err(), "unknown precisions are refused");
+    }
+
+    #[test]
+    fn the_view_defaults_to_the_datasets_and_new_options_keep_old_ids() {
+        let view = |adapter: &str| TrainSettings::new("d").validate_for(adapter).expect("valid").class_view;
+        assert_eq!(view("rafdb"), ClassView::Basic7);
+        assert_eq!(view("ferplus"), ClassView::WithContempt8);
+        assert_eq!(view("affectnet"), ClassView::WithContempt8);
+        assert_eq!(view("affwild2"), ClassView::WithOther8);
+        let mut seven = TrainSettings::new("d");
+        seven.class_view = Some(ClassView::Basic7);
+        assert_eq!(
+            seven.clone().validate_for("affectnet").expect("AffectNet-7").class_view,
+            ClassView::Basic7
+        );
+        assert!(TrainSettings::new("d").validate_for("nosuch").is_err());
+        let aliases: TrainSettings =
+            serde_json::from_value(serde_json::json!({ "dataset": "d", "class_view": "affwild2-8" }))
+                .expect("alias");
+        assert_eq!(aliases.class_view, Some(ClassView::WithOther8));
+        // Defaults of the new options are left out of the resolved configuration, so runs made
+        // before they existed keep their ids.
+        let resolved = seven.validate_for("rafdb").expect("valid").resolved();
+        for key in ["split", "landmark_quality", "soft_labels", "noise_file"] {
+            assert!(resolved.get(key).is_none(), "{key}");
+        }
+        let mut soft = TrainSettings::new("d");
+        soft.soft_labels = true;
+        assert_eq!(soft.clone().validate().expect("valid").resolved()["soft_labels"], true);
+        soft.noise = Some(grefel_experiments::NoiseSpec {
+            protocol: grefel_experiments::NoiseProtocol::Symmetric,
+            rate: 0.1,
+            seed: 0,
+        });
+        assert!(soft.validate().is_err(), "soft labels and label noise exclude each other");
     }
 }

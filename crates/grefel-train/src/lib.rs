@@ -1,7 +1,9 @@
 //! grefel-train: training and evaluation of GReFEL models on prepared `samples` shards.
 //!
 //! - [`config`]: raw [`TrainSettings`] → validated [`TrainConfig`]; [`RunOptions`] (not hashed);
-//! - [`data`]: shards → samples (class view, noisy labels, val carve-out), decoded-image cache;
+//! - [`protocol`]: each dataset's evaluation protocol (evaluated split, selection, default view);
+//! - [`data`]: shards → samples (class view, landmarks joined from the landmark stage, the
+//!   protocol's splits, noisy labels, soft targets), decoded-image cache;
 //! - [`augment`]: seeded crop / flip (landmarks mirrored) / erasing, ImageNet normalisation;
 //! - [`sampler`]: shuffled or class-balanced epochs, inverse-frequency class weights;
 //! - [`loader`]: parallel batch rendering and the prefetch thread;
@@ -24,6 +26,7 @@ pub mod error;
 pub mod eval;
 pub mod loader;
 pub mod metrics;
+pub mod protocol;
 pub mod run;
 pub mod sam;
 pub mod sampler;
@@ -101,12 +104,13 @@ impl RunResult {
                 )
             }
             status => format!(
-                "train {}: {} rows, {} epochs, best val acc {} (epoch {}), test acc p {} / ŷ {}, mean class acc p {}, macro-F1 p {}, ECE p {}, {} -> {dir}",
+                "train {}: {} rows, {} epochs, best selection acc {} (epoch {}), evaluated on {}: acc p {} / ŷ {}, mean class acc p {}, macro-F1 p {}, ECE p {}, {} -> {dir}",
                 m["dataset"]["name"].as_str().unwrap_or("?"),
                 m["dataset"]["rows"],
                 m["epochs"],
                 f(&m["best_val_accuracy"]),
                 m["best_epoch"].as_u64().map_or(0, |e| e + 1),
+                m["evaluation_split"].as_str().unwrap_or("test"),
                 f(&m["test"]["primary"]["accuracy"]),
                 f(&m["test"]["corrected"]["accuracy"]),
                 f(&m["test"]["primary"]["mean_class_accuracy"]),

@@ -23,6 +23,9 @@ pub struct Batch {
     pub landmarks: Option<Vec<f32>>,
     /// Class indices.
     pub labels: Vec<i64>,
+    /// `B·C` soft targets (soft-label training: each sample's distribution, one-hot where it has
+    /// none); `None` otherwise.
+    pub targets: Option<Vec<f32>>,
 }
 
 impl Batch {
@@ -83,11 +86,27 @@ impl BatchSpec<'_> {
             })?;
         drop(lm_slices);
         let labels = indices.iter().map(|&i| self.split.samples[i].label as i64).collect();
+        let classes = indices.iter().find_map(|&i| self.split.samples[i].soft.as_ref().map(Vec::len));
+        let targets = match (self.augment, classes) {
+            (Some(_), Some(c)) => Some(
+                indices
+                    .iter()
+                    .flat_map(|&i| {
+                        let s = &self.split.samples[i];
+                        s.soft
+                            .clone()
+                            .unwrap_or_else(|| (0..c).map(|k| f32::from(u8::from(k == s.label))).collect())
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
         Ok(Batch {
             indices: indices.to_vec(),
             images,
             landmarks: self.landmarks.then_some(landmarks),
             labels,
+            targets,
         })
     }
 }
@@ -131,6 +150,8 @@ mod tests {
                 label: i % 3,
                 clean_label: i % 3,
                 landmarks: Some(Box::new([[i as f32, 2.0]; NUM_LANDMARKS])),
+                landmark_quality: None,
+                soft: (i == 1).then(|| vec![0.25, 0.75, 0.0]),
             })
             .collect();
         let images = (0..n).map(|i| (8, 8, vec![(i * 10) as u8; 8 * 8 * 3])).collect();
@@ -154,6 +175,10 @@ mod tests {
         assert_eq!(direct[0].labels, vec![0, 2, 1, 0]);
         assert_eq!(direct[0].images.len(), 4 * 3 * 64);
         assert_eq!(direct[0].landmarks.as_ref().map(Vec::len), Some(4 * 136));
+        // Sample 1's soft target, one-hot labels for the others (indices 9, 2, 4, 0).
+        assert_eq!(direct[0].targets, None, "no sample of the first batch has a soft target");
+        let soft = spec.build(&[1, 2]).expect("soft").targets.expect("targets");
+        assert_eq!(soft, [0.25, 0.75, 0.0, 0.0, 0.0, 1.0]);
         let eval = BatchSpec { augment: None, landmarks: false, ..spec };
         let b = eval.build(&[1]).expect("eval");
         assert!(b.landmarks.is_none());

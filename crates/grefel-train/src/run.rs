@@ -1,5 +1,10 @@
 //! Run folders: `runs/<id>/` with `id` the first 16 hex digits of the SHA-256 of the run
-//! document (the resolved training configuration and the dataset's content hash).
+//! document: everything that changes a run's numbers — the resolved training configuration
+//! (precision included when it is not fp32), the dataset's content hash and the backend kind
+//! (`cpu`, `libtorch-cpu`, `cuda`; not the device index: `cuda:0` and `cuda:1` are one run).
+//!
+//! Runs made before the backend was part of the document ([`legacy_run_id`]) are found, and reused
+//! only by the backend they were recorded on (`timing.json`).
 //! `config.json` is written first, `metrics.json` last: a folder whose metrics exist is a
 //! finished run, and running it again does nothing.
 
@@ -29,9 +34,57 @@ pub struct RunDir {
     pub id: String,
 }
 
-/// The document that identifies a run: what is trained, on which exact data.
-pub fn run_document(config: &TrainConfig, dataset_content_hash: &str) -> Value {
-    json!({ "train": config.resolved(), "dataset_content_hash": dataset_content_hash })
+/// The kind of backend a device string names: `cpu` (the default CPU backend), `libtorch-cpu`
+/// or `cuda` (any index).
+pub fn backend_kind(device: &str) -> &'static str {
+    let d = device.trim().to_ascii_lowercase();
+    if grefel_model::is_flex(&d) {
+        "cpu"
+    } else if d.starts_with("cuda") {
+        "cuda"
+    } else {
+        "libtorch-cpu"
+    }
+}
+
+/// The document that identifies a run: what is trained, on which exact data, on which backend.
+pub fn run_document(config: &TrainConfig, dataset_content_hash: &str, backend: &str) -> Value {
+    json!({ "train": config.resolved(), "dataset_content_hash": dataset_content_hash, "backend": backend })
+}
+
+/// The id a run of `config` had before the backend was part of the run document.
+pub fn legacy_run_id(config: &TrainConfig, dataset_content_hash: &str) -> String {
+    run_id(&json!({ "train": config.resolved(), "dataset_content_hash": dataset_content_hash }))
+}
+
+/// The backend a finished run recorded (`timing.json`'s device), if it says.
+pub fn recorded_backend(dir: &Path) -> Option<&'static str> {
+    let text = std::fs::read(dir.join(TIMING_FILE)).ok()?;
+    let timing: Value = serde_json::from_slice(&text).ok()?;
+    timing["device"].as_str().map(backend_kind)
+}
+
+/// Other runs under `runs_dir` of the same configuration and data on another backend: `(id,
+/// backend)`, sorted by id.
+pub fn same_config_elsewhere(runs_dir: &Path, document: &Value) -> Vec<(String, String)> {
+    let Ok(entries) = std::fs::read_dir(runs_dir) else { return Vec::new() };
+    let mut out: Vec<(String, String)> = entries
+        .flatten()
+        .filter_map(|e| {
+            let text = std::fs::read(e.path().join(CONFIG_FILE)).ok()?;
+            let other: Value = serde_json::from_slice(&text).ok()?;
+            let same = other["train"] == document["train"]
+                && other["dataset_content_hash"] == document["dataset_content_hash"]
+                && other["backend"] != document["backend"];
+            let backend = other["backend"].as_str().map(str::to_string).or_else(|| {
+                recorded_backend(&e.path())
+                    .map(|b| format!("{b} (recorded before run ids named the backend)"))
+            })?;
+            same.then(|| (e.file_name().to_string_lossy().into_owned(), backend))
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// The id of a run document.
@@ -101,17 +154,25 @@ mod tests {
     fn same_config_same_dir_and_conflicts_are_refused() {
         let runs = tempfile::tempdir().expect("tempdir");
         let cfg = TrainSettings::new("synthetic").validate().expect("valid");
-        let doc = run_document(&cfg, "abc");
+        let doc = run_document(&cfg, "abc", "cpu");
         let a = open(runs.path(), &doc).expect("open");
         assert_eq!(a.id.len(), 16);
         assert_eq!(a, open(runs.path(), &doc).expect("reopen"), "same config, same folder");
         let again = TrainSettings::new("synthetic").validate().expect("valid");
-        assert_eq!(run_id(&run_document(&again, "abc")), a.id, "the id is a pure function of the config");
+        assert_eq!(
+            run_id(&run_document(&again, "abc", "cpu")),
+            a.id,
+            "the id is a pure function of the config"
+        );
+        assert_ne!(run_id(&run_document(&cfg, "abc", "libtorch-cpu")), a.id, "the backend is part of the id");
+        assert_ne!(legacy_run_id(&cfg, "abc"), a.id);
+        assert_eq!(backend_kind("cuda:1"), backend_kind("cuda:0"));
+        assert_eq!((backend_kind("cpu"), backend_kind("libtorch-cpu")), ("cpu", "libtorch-cpu"));
         let mut other = TrainSettings::new("synthetic");
         other.seed = 1;
-        let other = run_document(&other.validate().expect("valid"), "abc");
+        let other = run_document(&other.validate().expect("valid"), "abc", "cpu");
         assert_ne!(run_id(&other), a.id, "the seed is part of the id");
-        assert_ne!(run_id(&run_document(&cfg, "abd")), a.id, "so is the data");
+        assert_ne!(run_id(&run_document(&cfg, "abd", "cpu")), a.id, "so is the data");
         assert!(finished(&a.dir).is_none());
         std::fs::write(a.dir.join(CONFIG_FILE), b"{}\n").expect("tamper");
         assert!(matches!(open(runs.path(), &doc), Err(TrainError::RunConflict { .. })));

@@ -7,7 +7,7 @@
 use grefel_model::burn::optim::GradientsParams;
 use grefel_model::burn::tensor::{Device, Int, Tensor, TensorData};
 use grefel_model::config::LossConfig;
-use grefel_model::{Grefel, loss, with_seed};
+use grefel_model::{Grefel, loss_with_targets, with_seed};
 use grefel_schema::table::NUM_LANDMARKS;
 
 use crate::TrainError;
@@ -24,6 +24,8 @@ pub struct BatchTensors {
     pub landmarks: Option<Tensor<3>>,
     /// `(B)` class indices.
     pub labels: Tensor<1, Int>,
+    /// `(B, C)` soft targets (soft-label training).
+    pub targets: Option<Tensor<2>>,
 }
 
 impl BatchTensors {
@@ -36,7 +38,11 @@ impl BatchTensors {
             .as_ref()
             .map(|l| Tensor::from_data(TensorData::new(l.clone(), [b, NUM_LANDMARKS, 2]), device));
         let labels = Tensor::from_data(TensorData::new(batch.labels.clone(), [b]), device);
-        Self { images, landmarks, labels }
+        let targets = batch.targets.as_ref().map(|t| {
+            let c = t.len() / b.max(1);
+            Tensor::from_data(TensorData::new(t.clone(), [b, c]), device)
+        });
+        Self { images, landmarks, labels, targets }
     }
 }
 
@@ -86,7 +92,13 @@ pub fn train_step(
         Ok(if draws { with_seed(ctx.device, ctx.step_seed, run)? } else { run()? })
     };
     let out = forward(&model)?;
-    let parts = loss(&out, batch.labels.clone(), ctx.class_weights.clone(), ctx.loss)?;
+    let parts = loss_with_targets(
+        &out,
+        batch.labels.clone(),
+        batch.targets.clone(),
+        ctx.class_weights.clone(),
+        ctx.loss,
+    )?;
     let figures: Vec<f32> = Tensor::cat(vec![parts.total.clone(), parts.cls, parts.anchor, parts.center], 0)
         .detach()
         .into_data()
@@ -108,7 +120,13 @@ pub fn train_step(
         Some(rho) => {
             let ascent = sam::perturb(model.clone(), &grads, rho);
             let out = forward(&ascent)?;
-            let parts = loss(&out, batch.labels.clone(), ctx.class_weights.clone(), ctx.loss)?;
+            let parts = loss_with_targets(
+                &out,
+                batch.labels.clone(),
+                batch.targets.clone(),
+                ctx.class_weights.clone(),
+                ctx.loss,
+            )?;
             GradientsParams::from_grads(parts.total.backward(), &ascent)
         }
     };

@@ -76,7 +76,44 @@ fn train_at_precision(
     let dataset_dir = data_dir.join(&config.dataset);
     let manifest = Manifest::read(&dataset_dir)?
         .ok_or_else(|| TrainError::MissingDataset { dir: dataset_dir.clone() })?;
-    let document = run::run_document(config, &manifest.content_hash);
+    let backend = run::backend_kind(&options.device);
+    let document = run::run_document(config, &manifest.content_hash, backend);
+    let id = run::run_id(&document);
+    let legacy = run::legacy_run_id(config, &manifest.content_hash);
+    let done = |id: String, metrics| RunResult {
+        run_dir: runs_dir.join(&id),
+        run_id: id,
+        status: RunStatus::AlreadyFinished,
+        metrics,
+        images_per_second: 0.0,
+        seconds: start.elapsed().as_secs_f64(),
+    };
+    if let Some(metrics) = run::finished(&runs_dir.join(&id)) {
+        info!(run = %id, backend, "metrics.json exists: run already finished, nothing to do");
+        return Ok(done(id, metrics));
+    }
+    let legacy_dir = runs_dir.join(&legacy);
+    if let Some(metrics) = run::finished(&legacy_dir) {
+        match run::recorded_backend(&legacy_dir) {
+            Some(b) if b == backend => {
+                info!(run = %legacy, backend, "a finished run of this configuration on this backend (made before run ids named the backend): nothing to do");
+                return Ok(done(legacy, metrics));
+            }
+            recorded => info!(
+                run = %legacy,
+                "a run of this configuration made on {} is at {}; training a new run for {backend} beside it",
+                recorded.unwrap_or("an unrecorded backend"),
+                legacy_dir.display()
+            ),
+        }
+    }
+    for (other, b) in
+        run::same_config_elsewhere(runs_dir, &document).into_iter().filter(|(o, _)| *o != legacy)
+    {
+        info!(run = %other, "this configuration was also run on {b} ({}); its numbers are not this backend's: training a {backend} run beside it", runs_dir.join(&other).display());
+    }
+    // The data first: a dataset this configuration cannot use leaves no run folder behind.
+    let data = data::load(config, data_dir, options.cache_budget_bytes)?;
     let run = run::open(runs_dir, &document)?;
     let result = |status, metrics, images_per_second, seconds| RunResult {
         run_dir: run.dir.clone(),
@@ -86,13 +123,8 @@ fn train_at_precision(
         images_per_second,
         seconds,
     };
-    if let Some(metrics) = run::finished(&run.dir) {
-        info!(run = %run.id, "metrics.json exists: run already finished, nothing to do");
-        return Ok(result(RunStatus::AlreadyFinished, metrics, 0.0, start.elapsed().as_secs_f64()));
-    }
     let base = device_from_str(&options.device)?;
     let device = base.clone().autodiff();
-    let data = data::load(config, data_dir, options.cache_budget_bytes)?;
     let rep = &data.report;
     info!(
         rows = rep.rows,
@@ -103,6 +135,10 @@ fn train_at_precision(
         seconds = format!("{:.2}", rep.seconds),
         "loaded {}", config.dataset
     );
+    info!(protocol = %rep.protocol, evaluated = %rep.evaluation_split, selection = %rep.selection, unused = ?rep.unused, "splits");
+    if let Some(lm) = &rep.landmarks {
+        info!(from_samples = lm.from_samples, from_stage = lm.from_stage, by_quality = ?lm.by_quality, dropped = ?lm.quality_dropped, without = rep.without_landmarks, "landmarks");
+    }
     if rep.val_carved_from_train {
         info!(
             val = data.val.len(),
@@ -320,14 +356,22 @@ fn finish(
         "provenance": state.provenance,
         "dataset": {
             "name": config.dataset,
+            "adapter": r.adapter,
+            "protocol": r.protocol,
             "rows": r.rows,
             "samples": r.samples,
             "outside_view": r.outside_view,
             "without_landmarks": r.without_landmarks,
+            "landmarks": r.landmarks,
+            "unused": r.unused,
+            "selection": r.selection,
             "val_carved_from_train": r.val_carved_from_train,
             "noise_key": r.noise_key,
+            "noise_file": r.noise_file,
             "noise_realised_rate": r.noise_realised_rate,
+            "soft_targets": r.soft_targets,
         },
+        "evaluation_split": r.evaluation_split,
         "epochs": config.epochs,
         "iterations": state.iteration,
         "selection": config.selection,
