@@ -92,8 +92,11 @@ pub fn workspace_root() -> PathBuf {
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("GREFEL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // Colour only on a terminal: logs redirected to a file stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(progress::LogWriter::default)
         .with_target(false)
         .compact()

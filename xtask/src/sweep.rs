@@ -413,3 +413,50 @@ pub fn report(args: ReportArgs) -> Result<()> {
     println!("{}", report.table_csv.display());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Command {
+        #[command(flatten)]
+        args: AnchorsArgs,
+    }
+
+    /// A sweep that cannot run stops before it writes anything, naming the cause and the fix.
+    #[test]
+    fn a_sweep_on_an_unprepared_dataset_writes_nothing() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (data, out) = (tmp.path().join("data"), tmp.path().join("sweep"));
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["sweep-anchors", "--k", "4..5", "--noise", "0.1", "--jobs", "1"];
+            argv.extend_from_slice(extra);
+            Command::try_parse_from(argv).expect("arguments").args
+        };
+        let (d, o) = (data.to_str().expect("utf-8"), out.to_str().expect("utf-8"));
+        let err = anchors_with(parse(&["--dataset", "nosuch", "--data", d, "--out", o]), |_| {})
+            .expect_err("no prepared dataset");
+        let message = format!("{err:#}");
+        assert!(message.contains("cargo xtask prepare") && message.contains("nosuch"), "{message}");
+        assert!(!out.exists(), "no sweep folder");
+
+        let err = anchors_with(
+            parse(&["--dataset", "nosuch", "--data", d, "--out", o, "--device", "cuda:7x"]),
+            |_| {},
+        )
+        .expect_err("no such device");
+        assert!(format!("{err:#}").contains("cuda:7x"), "{err:#}");
+        assert!(!out.exists(), "no sweep folder");
+
+        let noise = tmp.path().join("noise01.txt");
+        std::fs::write(&noise, "train_00001.jpg 1\n").expect("noise file");
+        let n = noise.to_str().expect("utf-8");
+        let err = anchors_with(parse(&["--data", d, "--out", o, "--noise-file", n]), |_| {})
+            .expect_err("a noise file with a noise axis");
+        assert!(format!("{err:#}").contains("--noise-file"), "{err:#}");
+        assert!(!out.exists(), "no sweep folder");
+    }
+}

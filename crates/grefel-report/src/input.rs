@@ -93,6 +93,13 @@ struct RawMetrics {
     #[serde(default)]
     val: Option<Heads>,
     correction_rate: Option<f64>,
+    /// The backend the cell's run computed on (`cpu`, `libtorch-cpu`, `cuda`); absent in cells
+    /// written before it was recorded.
+    #[serde(default)]
+    backend: Option<String>,
+    /// The run's precision (`fp32`, `tf32`, `bf16`).
+    #[serde(default)]
+    precision: Option<String>,
 }
 
 /// The validated metrics of one finished cell, reduced to the split and head of the config.
@@ -101,6 +108,8 @@ pub(crate) struct CellMetrics {
     pub classes: Vec<String>,
     pub selected: SplitMetrics,
     pub correction_rate: Option<f64>,
+    /// `backend precision` (`cpu fp32`), `unrecorded` for cells written before it was.
+    pub arithmetic: String,
 }
 
 /// One planned cell, placed in the table grid.
@@ -302,7 +311,12 @@ fn read_metrics(
             )));
         }
     }
-    Ok(Some(CellMetrics { classes: raw.classes, selected, correction_rate: raw.correction_rate }))
+    let arithmetic = match (&raw.backend, &raw.precision) {
+        (Some(b), Some(p)) => format!("{b} {p}"),
+        (Some(b), None) => format!("{b} fp32"),
+        _ => "unrecorded".to_string(),
+    };
+    Ok(Some(CellMetrics { classes: raw.classes, selected, correction_rate: raw.correction_rate, arithmetic }))
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ReportError> {

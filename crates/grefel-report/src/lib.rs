@@ -85,16 +85,27 @@ pub struct ReportSummary {
     pub table_csv: PathBuf,
     /// The aggregated table, for printing (e.g. [`ResultTable::to_markdown`]).
     pub table: ResultTable,
+    /// The backends and precisions the finished cells computed with (`cpu fp32`), with their
+    /// cell counts, sorted; more than one means the cells' numbers come from different
+    /// arithmetic, which `table.md` then says in its first line.
+    pub arithmetic: Vec<(String, usize)>,
 }
 
 impl fmt::Display for ReportSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "report: {}/{} cells finished ({} missing), best {} at {}% over {} seed{}, {} files -> {}",
+            "report: {}/{} cells finished ({} missing) on {}, best {} at {}% over {} seed{}, {} files -> {}",
             self.cells_finished,
             self.cells_planned,
             self.missing.len(),
+            match self.arithmetic.as_slice() {
+                [(one, _)] => one.clone(),
+                many => format!(
+                    "DIFFERENT backends ({})",
+                    many.iter().map(|(a, n)| format!("{a}: {n}")).collect::<Vec<_>>().join(", ")
+                ),
+            },
             self.best.describe(&self.table.row_axis),
             tables::fixed(self.best.accuracy.mean, 2),
             self.best.accuracy.n,
@@ -116,11 +127,24 @@ pub fn render(dir: &Path, config: &ReportConfig) -> Result<ReportSummary, Report
     let report_dir = dir.join(REPORT_DIR);
     std::fs::create_dir_all(&report_dir)
         .map_err(|source| ReportError::Write { path: report_dir.clone(), source })?;
+    let mut arithmetic: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for m in sweep.cells.iter().filter_map(|c| c.metrics.as_ref()) {
+        *arithmetic.entry(m.arithmetic.clone()).or_default() += 1;
+    }
+    let arithmetic: Vec<(String, usize)> = arithmetic.into_iter().collect();
+    let mut markdown = table.to_markdown();
+    if arithmetic.len() > 1 {
+        let list: Vec<String> = arithmetic.iter().map(|(a, n)| format!("{a} ({n} cells)")).collect();
+        markdown = format!(
+            "> The cells ran on different backends or precisions: {}; their numbers come from different arithmetic.\n\n{markdown}",
+            list.join(", ")
+        );
+    }
     let mut files = Vec::new();
     for (name, text) in [
         ("table.csv", table.to_csv()),
         ("table_full.csv", table.to_full_csv()),
-        ("table.md", table.to_markdown()),
+        ("table.md", markdown),
         ("table.tex", table.to_latex()),
     ] {
         files.push(write_atomic(&report_dir.join(name), text.as_bytes())?);
@@ -175,6 +199,7 @@ pub fn render(dir: &Path, config: &ReportConfig) -> Result<ReportSummary, Report
         files,
         best,
         table,
+        arithmetic,
     })
 }
 

@@ -280,7 +280,7 @@ fn summary_names_the_best_grid_point_in_one_line() {
     assert!(!line.contains('\n'));
     assert!(
         line.starts_with(
-            "report: 12/12 cells finished (0 missing), best k=5 noise=0.1 at 86.00% over 2 seeds"
+            "report: 12/12 cells finished (0 missing) on unrecorded, best k=5 noise=0.1 at 86.00% over 2 seeds"
         ),
         "{line}"
     );
@@ -435,4 +435,36 @@ fn a_sweep_without_finished_cells_is_an_error() {
     let err = render(tmp.path(), &ReportConfig::PAPER).expect_err("nothing finished");
     assert!(matches!(err, ReportError::NothingFinished { planned: 12, .. }), "{err:?}");
     assert!(!tmp.path().join("report").exists());
+}
+
+/// The summary names the backend and precision of the cells; cells of different arithmetic are
+/// said in the summary and in the first line of `table.md`, and the other tables do not change.
+#[test]
+fn backends_are_stated_and_mixtures_flagged() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let ids = grid_fixture(tmp.path());
+    let summary = render(tmp.path(), &ReportConfig::PAPER).expect("render");
+    assert_eq!(summary.arithmetic, [("unrecorded".to_string(), 12)]);
+    let csv = read(tmp.path(), "table.csv");
+    let mark = |id: &str, backend: &str| {
+        let path = metrics_path(tmp.path(), id);
+        let mut m: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        m["backend"] = json!(backend);
+        m["precision"] = json!("fp32");
+        write_json(&path, &m);
+    };
+    for id in &ids {
+        mark(id, "cpu");
+    }
+    let summary = render(tmp.path(), &ReportConfig::PAPER).expect("render");
+    assert!(summary.to_string().contains("finished (0 missing) on cpu fp32,"), "{summary}");
+    assert!(!read(tmp.path(), "table.md").starts_with('>'));
+    mark(&ids[3], "cuda");
+    let summary = render(tmp.path(), &ReportConfig::PAPER).expect("render");
+    assert_eq!(summary.arithmetic, [("cpu fp32".to_string(), 11), ("cuda fp32".to_string(), 1)]);
+    assert!(summary.to_string().contains("DIFFERENT backends (cpu fp32: 11, cuda fp32: 1)"), "{summary}");
+    let md = read(tmp.path(), "table.md");
+    assert!(md.starts_with("> The cells ran on different backends"), "{md}");
+    assert_eq!(read(tmp.path(), "table.csv"), csv, "the numbers' table is the same");
 }

@@ -53,7 +53,8 @@ impl CellRunner for TrainCellRunner<'_> {
         if let RunStatus::Stopped { epochs_done } = result.status {
             return Err(format!("stopped after {epochs_done} epochs"));
         }
-        Ok(cell_metrics(cell, &result.run_id, &result.metrics, result.seconds))
+        let arithmetic = (crate::run::backend_kind(device), config.precision.name());
+        Ok(cell_metrics(cell, &result.run_id, &result.metrics, result.seconds, arithmetic))
     }
 
     fn shares_device(&self, device: &str) -> bool {
@@ -61,8 +62,9 @@ impl CellRunner for TrainCellRunner<'_> {
     }
 }
 
-/// The compact record of a finished cell built from its run's `metrics.json`.
-pub fn cell_metrics(cell: &Cell, run_id: &str, run: &Value, seconds: f64) -> Value {
+/// The compact record of a finished cell built from its run's `metrics.json`; `arithmetic` is the
+/// run's backend kind and precision (`("cpu", "fp32")`).
+pub fn cell_metrics(cell: &Cell, run_id: &str, run: &Value, seconds: f64, arithmetic: (&str, &str)) -> Value {
     let noise = &run["noise"];
     json!({
         "cell": cell.id,
@@ -77,5 +79,7 @@ pub fn cell_metrics(cell: &Cell, run_id: &str, run: &Value, seconds: f64) -> Val
         "flipped": noise["flipped"],
         "noise_realised_rate": run["dataset"]["noise_realised_rate"],
         "seconds": (seconds * 10.0).round() / 10.0,
+        "backend": arithmetic.0,
+        "precision": arithmetic.1,
     })
 }

@@ -109,6 +109,26 @@ fn training_is_deterministic_resumable_and_idempotent() {
     assert_ne!(c.run_id, a.run_id);
     assert_ne!(metrics_bytes(&a.run_dir), metrics_bytes(&c.run_dir), "another seed, other numbers");
 
+    // A run folder made before run ids named the backend (its id is the legacy one, its
+    // timing.json records the device): found and reused by its own backend, never by another.
+    let legacy_runs = tmp.path().join("runs-legacy");
+    let content =
+        grefel_shards::Manifest::read(&data.join("synthetic")).expect("read").expect("manifest").content_hash;
+    let legacy_id = grefel_train::run::legacy_run_id(&cfg, &content);
+    let copy = |device: &str| {
+        let dir = legacy_runs.join(&legacy_id);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::copy(a.run_dir.join(METRICS_FILE), dir.join(METRICS_FILE)).expect("metrics");
+        let timing = serde_json::json!({ "device": device });
+        std::fs::write(dir.join(grefel_train::run::TIMING_FILE), timing.to_string()).expect("timing");
+    };
+    copy("cpu");
+    let reused = train(&cfg, &data, &legacy_runs, "cpu", &NoProgress).expect("legacy");
+    assert_eq!((reused.status, reused.run_id.as_str()), (RunStatus::AlreadyFinished, legacy_id.as_str()));
+    copy("libtorch-cpu");
+    let fresh = train(&cfg, &data, &legacy_runs, "cpu", &NoProgress).expect("not the libtorch run");
+    assert_eq!((fresh.status, fresh.run_id.as_str()), (RunStatus::Finished, a.run_id.as_str()));
+
     let bf16 = config("synthetic", |s| s.precision = grefel_model::Precision::Bf16);
     let refused = train(&bf16, &data, &tmp.path().join("runs-a"), "cpu", &NoProgress);
     let message = refused.expect_err("bf16 on the Flex CPU backend is refused").to_string();

@@ -59,6 +59,39 @@ fn short_training_on_libtorch_cpu() {
     assert_eq!(a.metrics["test"], b.metrics["test"], "one seed, one backend: the same numbers");
 }
 
+/// A run's id names its backend: one configuration on the default CPU backend and on libtorch CPU
+/// gives two runs in one runs folder, and a second call is a no-op for its own backend only.
+#[test]
+fn runs_of_two_backends_are_two_runs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    prepare_synthetic(tmp.path());
+    let mut s = TrainSettings::new("synthetic");
+    s.preset = "micro".into();
+    s.epochs = 1;
+    s.batch_size = 8;
+    s.eval_batch_size = 32;
+    let cfg = s.validate().expect("valid settings");
+    let (data, runs) = (tmp.path().join("data"), tmp.path().join("runs"));
+    let torch = train(&cfg, &data, &runs, "libtorch-cpu", &NoProgress).expect("libtorch");
+    let flex = train(&cfg, &data, &runs, "cpu", &NoProgress).expect("cpu");
+    assert_eq!(
+        (torch.status, flex.status),
+        (RunStatus::Finished, RunStatus::Finished),
+        "cpu is not taken for libtorch"
+    );
+    assert_ne!(torch.run_id, flex.run_id);
+    for (r, backend) in [(&torch, "libtorch-cpu"), (&flex, "cpu")] {
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(r.run_dir.join("config.json")).expect("config"))
+                .expect("json");
+        assert_eq!(doc["backend"], backend);
+    }
+    for (device, first) in [("cpu", &flex), ("libtorch-cpu", &torch)] {
+        let again = train(&cfg, &data, &runs, device, &NoProgress).expect("again");
+        assert_eq!((again.status, &again.run_id), (RunStatus::AlreadyFinished, &first.run_id), "{device}");
+    }
+}
+
 /// Batch norm on libtorch (the vendored burn-tch routes it to libtorch kernels, PATCHES.md §2)
 /// against burn's reference formula (the generic `ModuleOps` default, which the Flex CPU backend
 /// runs), in f32 and f64: the training forward with its batch statistics, the gradients of the
