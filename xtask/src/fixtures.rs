@@ -1,6 +1,6 @@
 //! `cargo xtask fixtures`: writes the ingest fixture trees (tiny datasets in each official layout,
 //! with the traps the adapter tests check; [`grefel_ingest::fixtures`]) and prints the `prepare`
-//! command that reads each one.
+//! command that reads each one, then the `landmarks` and `train` commands that follow it.
 
 use std::path::{Path, PathBuf};
 
@@ -57,6 +57,9 @@ pub fn run(args: FixturesArgs) -> Result<()> {
         for command in commands(f, &root, &prepare_out) {
             println!("  {command}");
         }
+        let data = shell_quote(&prepare_out.display().to_string());
+        println!("  cargo xtask landmarks --dataset {} --data {data}", f.name);
+        println!("  cargo xtask train --dataset {} --data {data} --preset tiny --epochs 1", f.name);
     }
     println!(
         "fixtures: wrote {} tree(s) under {}; the traps of each are listed in the docs of grefel_ingest::fixtures",

@@ -84,3 +84,50 @@ pub fn run(args: RunArgs) -> Result<()> {
     eprintln!("run {}: {stages} stage(s) in {:.1}s", path.display(), start.elapsed().as_secs_f64());
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pipeline file on the RAF-DB fixture tree: prepare, landmarks and train run in order, and
+    /// a second run finds every stage current (the run folder is not trained again).
+    #[test]
+    fn a_pipeline_runs_its_stages_and_resumes_as_a_no_op() {
+        if !default_dlib68_path().is_file() {
+            assert!(std::env::var_os("CI").is_none(), "CI must install the landmark models");
+            eprintln!("skipped: the landmark models are absent (`cargo xtask setup-landmarks`)");
+            return;
+        }
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().join("rafdb");
+        grefel_ingest::fixtures::rafdb(&root).expect("fixture");
+        let (data, runs) = (tmp.path().join("data"), tmp.path().join("runs"));
+        let pipeline = tmp.path().join("rafdb.toml");
+        let text = format!(
+            "[prepare]\nadapter = \"rafdb\"\nroot = {:?}\nout = {:?}\n\n[landmarks]\n\n[train]\ndataset = \"rafdb\"\npreset = \"tiny\"\nepochs = 1\nbatch_size = 4\n",
+            root.display().to_string(),
+            data.display().to_string()
+        );
+        std::fs::write(&pipeline, text).expect("pipeline");
+        let args = || RunArgs { pipeline: pipeline.clone(), device: "cpu".into(), runs: Some(runs.clone()) };
+        run(args()).expect("first run");
+        assert!(data.join("rafdb/landmarks/manifest.json").is_file(), "the landmark stage ran");
+        let finished = || -> Vec<PathBuf> {
+            std::fs::read_dir(&runs)
+                .expect("runs")
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join("metrics.json").is_file())
+                .collect()
+        };
+        let first = finished();
+        assert_eq!(first.len(), 1, "{first:?}");
+        let stamp =
+            std::fs::metadata(first[0].join("metrics.json")).and_then(|m| m.modified()).expect("mtime");
+        run(args()).expect("second run");
+        assert_eq!(finished(), first);
+        let again =
+            std::fs::metadata(first[0].join("metrics.json")).and_then(|m| m.modified()).expect("mtime");
+        assert_eq!(stamp, again, "the finished run is not trained again");
+    }
+}

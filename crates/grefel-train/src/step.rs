@@ -7,7 +7,7 @@
 use grefel_model::burn::optim::GradientsParams;
 use grefel_model::burn::tensor::{Device, Int, Tensor, TensorData};
 use grefel_model::config::LossConfig;
-use grefel_model::{Grefel, loss_with_targets, with_seed};
+use grefel_model::{Grefel, GrefelOutput, loss_with_targets, with_seed};
 use grefel_schema::table::NUM_LANDMARKS;
 
 use crate::TrainError;
@@ -91,14 +91,17 @@ pub fn train_step(
         let run = || m.forward(batch.images.clone(), batch.landmarks.clone(), ctx.trust);
         Ok(if draws { with_seed(ctx.device, ctx.step_seed, run)? } else { run()? })
     };
+    let losses = |out: &GrefelOutput| {
+        loss_with_targets(
+            out,
+            batch.labels.clone(),
+            batch.targets.clone(),
+            ctx.class_weights.clone(),
+            ctx.loss,
+        )
+    };
     let out = forward(&model)?;
-    let parts = loss_with_targets(
-        &out,
-        batch.labels.clone(),
-        batch.targets.clone(),
-        ctx.class_weights.clone(),
-        ctx.loss,
-    )?;
+    let parts = losses(&out)?;
     let figures: Vec<f32> = Tensor::cat(vec![parts.total.clone(), parts.cls, parts.anchor, parts.center], 0)
         .detach()
         .into_data()
@@ -119,14 +122,7 @@ pub fn train_step(
         None => grads,
         Some(rho) => {
             let ascent = sam::perturb(model.clone(), &grads, rho);
-            let out = forward(&ascent)?;
-            let parts = loss_with_targets(
-                &out,
-                batch.labels.clone(),
-                batch.targets.clone(),
-                ctx.class_weights.clone(),
-                ctx.loss,
-            )?;
+            let parts = losses(&forward(&ascent)?)?;
             GradientsParams::from_grads(parts.total.backward(), &ascent)
         }
     };
