@@ -14,6 +14,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use grefel_artifacts::RunMetrics;
+use grefel_artifacts::files::RUN_METRICS as METRICS_FILE;
 use grefel_ingest::fixtures::{self, Fixture};
 use grefel_ingest::{NoProgress as IngestQuiet, PrepareSettings, prepare};
 use grefel_landmarks::boxes::BoxConfig;
@@ -22,9 +24,7 @@ use grefel_landmarks::{LandmarkSettings, NoProgress as LandmarksQuiet, run_stage
 use grefel_schema::table::Split;
 use grefel_shards::Manifest;
 use grefel_train::config::LandmarkQualityRule;
-use grefel_train::run::METRICS_FILE;
 use grefel_train::{NoProgress, RunStatus, TrainError, TrainSettings, train};
-use serde_json::Value;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -106,13 +106,12 @@ fn settings(name: &str) -> TrainSettings {
 }
 
 /// Trains `s` on `p` and returns `metrics.json`.
-fn train_metrics(p: &Prepared, s: TrainSettings) -> Value {
+fn train_metrics(p: &Prepared, s: TrainSettings) -> RunMetrics {
     let (config, _) = s.resolve(&p.data).unwrap_or_else(|e| panic!("{}: {e}", p.name));
     let result =
         train(&config, &p.data, &p.runs, "cpu", &NoProgress).unwrap_or_else(|e| panic!("{}: {e}", p.name));
     assert_eq!(result.status, RunStatus::Finished);
-    let text = std::fs::read(result.run_dir.join(METRICS_FILE)).expect("metrics.json");
-    serde_json::from_slice(&text).expect("metrics parse")
+    grefel_artifacts::read_json(&result.run_dir.join(METRICS_FILE)).expect("metrics.json parses")
 }
 
 /// Rows per class name of `split` whose label is in `classes`, read from the shards.
@@ -141,15 +140,14 @@ fn end_to_end(test: &str, name: &'static str, split: Split, classes: &[&str]) {
     let Some(models) = models(test) else { return };
     let p = prepared(name, Some(&models));
     let m = train_metrics(&p, settings(name));
-    assert_eq!(m["evaluation_split"], split.as_str(), "{name}: {}", m["dataset"]);
-    assert_eq!(m["provenance"]["class_names"], serde_json::json!(classes), "{name}: the dataset's view");
+    assert_eq!(m.evaluation_split, split.as_str(), "{name}: {:?}", m.dataset);
+    assert_eq!(m.provenance.class_names, classes, "{name}: the dataset's view");
     let expected = rows_of(&p.data, name, split, classes);
-    let confusion = &m["test"]["primary"]["confusion"]["counts"];
-    let rows = confusion.as_array().expect("confusion rows");
+    let rows = &m.test.primary.confusion.counts;
     assert_eq!(rows.len(), classes.len());
     let mut got = BTreeMap::new();
     for (class, row) in classes.iter().zip(rows) {
-        let n: u64 = row.as_array().expect("row").iter().map(|v| v.as_u64().expect("count")).sum();
+        let n: u64 = row.iter().sum();
         if n > 0 {
             got.insert(class.to_string(), n);
         }
@@ -157,18 +155,15 @@ fn end_to_end(test: &str, name: &'static str, split: Split, classes: &[&str]) {
     assert!(!expected.is_empty(), "{name}: the fixture has rows to evaluate");
     assert_eq!(got, expected, "{name}: the confusion matrix counts every evaluated row, once");
     let total: u64 = expected.values().sum();
-    assert_eq!(m["test"]["primary"]["samples"], total, "{name}");
-    assert_eq!(m["dataset"]["samples"]["evaluation"], total, "{name}");
-    assert_eq!(m["dataset"]["without_landmarks"], 0, "{name}");
-    let lm = &m["dataset"]["landmarks"];
-    let sum =
-        |v: &Value| -> u64 { v.as_object().expect("counts").values().map(|n| n.as_u64().expect("n")).sum() };
-    let in_view = sum(&m["dataset"]["samples"]) + sum(&m["dataset"]["unused"]);
-    let from =
-        lm["from_samples"].as_u64().expect("from_samples") + lm["from_stage"].as_u64().expect("from_stage");
+    assert_eq!(m.test.primary.samples, total, "{name}");
+    assert_eq!(m.dataset.samples["evaluation"], total, "{name}");
+    assert_eq!(m.dataset.without_landmarks, 0, "{name}");
+    let lm = m.dataset.landmarks.as_ref().expect("the geometry branch records its points");
+    let in_view = m.dataset.samples.values().sum::<u64>() + m.dataset.unused.values().sum::<u64>();
+    let from = lm.from_samples + lm.from_stage;
     assert_eq!(
         from, in_view,
-        "{name}: every row in the view has points, from the samples table or the stage: {lm}"
+        "{name}: every row in the view has points, from the samples table or the stage: {lm:?}"
     );
 }
 
@@ -287,20 +282,13 @@ fn noise_files_soft_labels_and_subject_splits() {
     let mut s = settings("rafdb");
     s.noise_file = Some(file.clone());
     let m = train_metrics(&p, s);
-    let use_ = &m["dataset"]["noise_file"];
-    let train = m["dataset"]["samples"]["train"].as_u64().expect("train");
-    assert_eq!(use_["name"], "noise01.txt");
-    assert_eq!(use_["matched"], train, "{use_}");
+    let use_ = m.dataset.noise_file.as_ref().expect("the noise file's use is recorded");
+    let train = m.dataset.samples["train"];
+    assert_eq!(use_.name, "noise01.txt");
+    assert_eq!(use_.matched, train, "{use_:?}");
     // The carved selection image, the test image and the unknown name do not apply.
-    assert_eq!(
-        use_["unknown_names"].as_u64().expect("unknown") + use_["matched"].as_u64().expect("m"),
-        6,
-        "{use_}"
-    );
-    assert!(
-        m["provenance"]["run"]["train"]["noise_file"]["sha256"].is_string(),
-        "the file's content names the run"
-    );
+    assert_eq!(use_.unknown_names + use_.matched, 6, "{use_:?}");
+    assert!(m.provenance.run.train["noise_file"]["sha256"].is_string(), "the file's content names the run");
     let mut both = settings("rafdb");
     both.noise_file = Some(file);
     both.noise = Some(grefel_experiments::NoiseSpec {
@@ -314,28 +302,22 @@ fn noise_files_soft_labels_and_subject_splits() {
     let mut s = settings("ferplus");
     s.soft_labels = true;
     let m = train_metrics(&p, s);
-    assert_eq!(m["dataset"]["soft_targets"], m["dataset"]["samples"]["train"], "every FER+ row has votes");
-    assert_eq!(m["provenance"]["run"]["train"]["soft_labels"], true);
+    assert_eq!(m.dataset.soft_targets, Some(m.dataset.samples["train"]), "every FER+ row has votes");
+    assert_eq!(m.provenance.run.train["soft_labels"], true);
 
     let p = prepared("jaffe", Some(&models));
     let mut s = settings("jaffe");
     s.split = grefel_train::protocol::SplitRule::Subject;
     let m = train_metrics(&p, s);
-    assert_eq!(m["evaluation_split"], "subject");
-    assert_eq!(m["dataset"]["selection"], "subject");
-    let predictions: Value = serde_json::from_slice(
-        &std::fs::read(p.runs.join(m["provenance"]["run_id"].as_str().expect("id")).join("predictions.json"))
-            .expect("predictions"),
+    assert_eq!(m.evaluation_split, "subject");
+    assert_eq!(m.dataset.selection, "subject");
+    let predictions: grefel_artifacts::Predictions = grefel_artifacts::read_json(
+        &p.runs.join(&m.provenance.run_id).join(grefel_artifacts::files::PREDICTIONS),
     )
-    .expect("parse");
+    .expect("predictions");
     let subject =
         |id: &str| id.trim_start_matches("jaffe:").split('.').next().unwrap_or_default().to_string();
-    let evaluated: Vec<String> = predictions["sample_id"]
-        .as_array()
-        .expect("sample ids")
-        .iter()
-        .map(|s| subject(s.as_str().expect("id")))
-        .collect();
+    let evaluated: Vec<String> = predictions.sample_id.iter().map(|s| subject(s)).collect();
     assert!(!evaluated.is_empty());
     assert!(evaluated.iter().all(|s| *s == evaluated[0]), "one held-out poser: {evaluated:?}");
 }
@@ -351,8 +333,8 @@ fn paper_geometry_trains_one_step_at_224_px() {
     s.batch_size = 2;
     s.eval_batch_size = 2;
     let m = train_metrics(&p, s);
-    assert_eq!(m["iterations"], 1, "three training rows at batch 2: one step (the leftover is dropped)");
-    let loss = m["history"][0]["loss"].as_f64().expect("loss");
+    assert_eq!(m.iterations, 1, "three training rows at batch 2: one step (the leftover is dropped)");
+    let loss = m.history[0].loss;
     assert!(loss.is_finite(), "{loss}");
-    assert_eq!(m["provenance"]["run"]["train"]["model"]["image_size"], 224);
+    assert_eq!(m.provenance.run.train["model"]["image_size"], 224);
 }

@@ -8,13 +8,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use grefel_experiments::sweep::{Axis, Cell, CellRunner, Plan, run_plan};
+use grefel_artifacts::{Axis, Cell, CellMetrics, SweepPlan};
 use grefel_ingest::normalize::ImageConfig;
 use grefel_ingest::split::SplitConfig;
 use grefel_ingest::{NoProgress, PrepareSettings, prepare};
+use grefel_pipeline::cell::TrainCellRunner;
+use grefel_pipeline::execute::{CellFailure, CellRunner, run_plan};
 use grefel_synth::{SynthConfig, generate};
-use grefel_train::cell::TrainCellRunner;
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn prepared(root: &Path) -> PathBuf {
     let raw = root.join("raw");
@@ -35,7 +36,7 @@ fn prepared(root: &Path) -> PathBuf {
     data
 }
 
-fn plan() -> Plan {
+fn plan() -> SweepPlan {
     let base = json!({
         "dataset": "synthetic",
         "preset": "micro",
@@ -53,7 +54,7 @@ fn plan() -> Plan {
         Axis { name: "noise".into(), key: "noise.rate".into(), values: vec![json!(0.0), json!(0.3)] },
         Axis { name: "seed".into(), key: "seed".into(), values: vec![json!(0)] },
     ];
-    Plan::new(&base, axes).expect("plan")
+    SweepPlan::new(&base, axes).expect("plan")
 }
 
 fn report_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -75,7 +76,7 @@ struct Interrupted<'a> {
 }
 
 impl CellRunner for Interrupted<'_> {
-    fn run(&self, cell: &Cell, dir: &Path, device: &str) -> Result<Value, String> {
+    fn run(&self, cell: &Cell, dir: &Path, device: &str) -> Result<CellMetrics, CellFailure> {
         if self.calls.fetch_add(1, Ordering::SeqCst) >= self.budget {
             return Err("interrupted".into());
         }
@@ -107,20 +108,20 @@ fn clean_and_resumed_sweeps_give_identical_reports() {
 
     // Noisy cells record how many labels flipped and the correction rate; clean cells do not.
     for cell in &plan.cells {
-        let m = Plan::finished(&clean, cell).expect("finished");
-        assert_eq!(m["cell"], json!(cell.id));
+        let m = SweepPlan::finished(&clean, cell).expect("readable").expect("finished");
+        assert_eq!(m.cell, cell.id);
         let rate = cell.coords["noise"].as_f64().expect("rate");
         if rate > 0.0 {
-            assert!(m["flipped"].as_u64().is_some_and(|n| n > 0), "{m}");
-            let r = m["correction_rate"].as_f64().expect("correction rate");
+            assert!(m.flipped.is_some_and(|n| n > 0), "{m:?}");
+            let r = m.correction_rate.expect("correction rate");
             assert!((0.0..=1.0).contains(&r));
         } else {
-            assert_eq!(m["flipped"], json!(0), "{m}");
-            assert!(m["correction_rate"].is_null(), "{m}");
+            assert_eq!(m.flipped, Some(0), "{m:?}");
+            assert!(m.correction_rate.is_none(), "{m:?}");
         }
-        let acc = m["test"]["primary"]["accuracy"].as_f64().expect("accuracy");
+        let acc = m.test.primary.accuracy;
         assert!((0.0..=1.0).contains(&acc));
-        assert_eq!(m["test"]["primary"]["reliability"].as_array().map(Vec::len), Some(15));
+        assert_eq!(m.test.primary.reliability.len(), 15);
     }
 
     // An interrupted sweep: two cells finish, two fail; the report renders the gaps.

@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use clap::{Args, Parser};
 
-use crate::pipeline::Pipeline;
+use grefel_pipeline::Pipeline;
 
 /// Arguments of `demo`.
 #[derive(Debug, Args)]

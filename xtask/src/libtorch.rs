@@ -1,5 +1,5 @@
 //! `cargo xtask setup-libtorch`: PyTorch 2.11.0 (and numpy) from PyPI in a venv outside the clone, and the
-//! environment a `--features tch` build and its binaries need (shared/spec/backends.md).
+//! environment a `--features tch` build and its binaries need (docs/backends.md).
 //!
 //! burn-tch 0.22.1 builds tch 0.22 / torch-sys, whose build script would download libtorch from
 //! the web; with `LIBTORCH_USE_PYTORCH=1` it takes libtorch from the venv's `torch` package

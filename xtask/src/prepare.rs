@@ -8,8 +8,8 @@ use grefel_ingest::normalize::ImageConfig;
 use grefel_ingest::split::SplitConfig;
 use grefel_ingest::{PrepareSettings, prepare};
 
-use crate::pipeline::Pipeline;
 use crate::progress::Bar;
+use grefel_pipeline::Pipeline;
 
 /// Arguments of `prepare`.
 #[derive(Debug, Args)]

@@ -12,8 +12,8 @@ use grefel_landmarks::models::{default_dlib68_path, default_rustface_path};
 use grefel_landmarks::{LandmarkSettings, run_stage};
 use grefel_train::RunOptions;
 
-use crate::pipeline::Pipeline;
 use crate::progress::Bar;
+use grefel_pipeline::Pipeline;
 
 /// Arguments of `run`.
 #[derive(Debug, Args)]
@@ -117,17 +117,19 @@ mod tests {
                 .expect("runs")
                 .flatten()
                 .map(|e| e.path())
-                .filter(|p| p.join("metrics.json").is_file())
+                .filter(|p| p.join(grefel_artifacts::files::RUN_METRICS).is_file())
                 .collect()
         };
         let first = finished();
         assert_eq!(first.len(), 1, "{first:?}");
-        let stamp =
-            std::fs::metadata(first[0].join("metrics.json")).and_then(|m| m.modified()).expect("mtime");
+        let stamp = std::fs::metadata(first[0].join(grefel_artifacts::files::RUN_METRICS))
+            .and_then(|m| m.modified())
+            .expect("mtime");
         run(args()).expect("second run");
         assert_eq!(finished(), first);
-        let again =
-            std::fs::metadata(first[0].join("metrics.json")).and_then(|m| m.modified()).expect("mtime");
+        let again = std::fs::metadata(first[0].join(grefel_artifacts::files::RUN_METRICS))
+            .and_then(|m| m.modified())
+            .expect("mtime");
         assert_eq!(stamp, again, "the finished run is not trained again");
     }
 }

@@ -10,15 +10,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
-use grefel_experiments::grid::{parse_int_grid, parse_rate_grid};
-use grefel_experiments::noise::{NoiseProtocol, NoiseSpec};
-use grefel_experiments::sweep::{Axis, Cell, CellRunner, Plan, run_plan};
-use grefel_train::cell::TrainCellRunner;
-use serde_json::{Value, json};
-
-use crate::pipeline::Pipeline;
+use grefel_artifacts::Axis;
+use grefel_pipeline::sweep::{
+    ANCHORS_KEY, SMOOTHING_KEY, anchors_axis, parse_axis, parse_noise_protocol, plan_sweep, rate_axis,
+    run_sweep,
+};
+use grefel_pipeline::{Pipeline, PipelineError, SweepRequest, TrainOverrides};
 
 /// Options every sweep shares.
 #[derive(Debug, Args)]
@@ -122,92 +121,40 @@ pub fn anchors(args: AnchorsArgs) -> Result<()> {
 
 /// Runs `sweep-anchors`, handing the path of `table.csv` to `last` (the command prints it).
 pub fn anchors_with(args: AnchorsArgs, last: impl FnOnce(&Path)) -> Result<()> {
-    let k = int_axis("k", ANCHORS_KEY, &args.k)?;
-    let rates = parse_rate_grid("--noise", &args.noise)?;
-    let noise = Axis {
-        name: "noise".into(),
-        key: "noise.rate".into(),
-        values: rates.iter().map(|&r| json!(r)).collect(),
-    };
-    let table = run("sweep-anchors", &args.options, vec![k, noise], Some(0.0))?;
+    let axes = vec![anchors_axis(&args.k)?, rate_axis("noise", "noise.rate", "--noise", &args.noise)?];
+    let table = run("sweep-anchors", &args.options, axes, Some(0.0))?;
     last(&table);
     Ok(())
 }
 
 /// Runs `sweep-smoothing`.
 pub fn smoothing(args: SmoothingArgs) -> Result<()> {
-    let k = int_axis("k", ANCHORS_KEY, &args.k)?;
-    let eps = parse_rate_grid("--eps", &args.eps)?;
-    let eps = Axis {
-        name: "eps".into(),
-        key: "model.loss.label_smoothing".into(),
-        values: eps.iter().map(|&e| json!(e)).collect(),
-    };
-    let table =
-        run("sweep-smoothing", &args.options, vec![k, eps], (args.noise > 0.0).then_some(args.noise))?;
+    let axes = vec![anchors_axis(&args.k)?, rate_axis("eps", SMOOTHING_KEY, "--eps", &args.eps)?];
+    let table = run("sweep-smoothing", &args.options, axes, (args.noise > 0.0).then_some(args.noise))?;
     println!("{}", table.display());
     Ok(())
 }
 
 /// Runs `sweep`.
 pub fn general(args: GeneralArgs) -> Result<()> {
-    let axes = args.axes.iter().map(|a| parse_axis(a)).collect::<Result<Vec<_>>>()?;
+    let axes = args.axes.iter().map(|a| parse_axis(a)).collect::<Result<Vec<_>, _>>()?;
     let noise_axis = axes.iter().any(|a| a.key.starts_with("noise."));
     let table = run("sweep", &args.options, axes, if noise_axis { Some(0.0) } else { args.noise })?;
     println!("{}", table.display());
     Ok(())
 }
 
-/// The configuration key of K.
-const ANCHORS_KEY: &str = "model.reliability.anchors_per_class";
-
-fn int_axis(name: &str, key: &str, text: &str) -> Result<Axis> {
-    let values = parse_int_grid("--k", text)?;
-    Ok(Axis { name: name.into(), key: key.into(), values: values.into_iter().map(|v| json!(v)).collect() })
-}
-
-/// Parses `NAME=KEY=VALUES` or `KEY=VALUES`.
-fn parse_axis(text: &str) -> Result<Axis> {
-    let parts: Vec<&str> = text.splitn(3, '=').collect();
-    let (name, key, values) = match parts[..] {
-        [key, values] => (key.rsplit('.').next().unwrap_or(key), key, values),
-        [name, key, values] => (name, key, values),
-        _ => bail!("axis `{text}`: expected NAME=KEY=VALUES or KEY=VALUES"),
-    };
-    if key.is_empty() || name.is_empty() || key.split('.').any(str::is_empty) {
-        bail!("axis `{text}`: empty name or key part");
-    }
-    let values: Vec<Value> = if values.contains("..") {
-        parse_int_grid("--axis", values)?.into_iter().map(|v| json!(v)).collect()
-    } else {
-        values
-            .split(',')
-            .map(str::trim)
-            .map(|v| {
-                if v.is_empty() {
-                    bail!("axis `{text}`: empty value");
-                }
-                Ok(serde_json::from_str::<Value>(v).unwrap_or_else(|_| json!(v)))
-            })
-            .collect::<Result<_>>()?
-    };
-    Ok(Axis { name: name.into(), key: key.into(), values })
-}
-
-/// Resolves the base configuration, freezes the plan, runs it and renders the report; returns
+/// Builds the request from the options (the pipeline's `[train]` table with the overrides),
+/// prepares the pipeline's dataset when the sweep trains on it, plans, runs and reports; returns
 /// the path of `table.csv`.
-fn run(
-    command: &str,
-    options: &SweepOptions,
-    mut axes: Vec<Axis>,
-    noise_rate: Option<f64>,
-) -> Result<PathBuf> {
+fn run(command: &str, options: &SweepOptions, axes: Vec<Axis>, noise_rate: Option<f64>) -> Result<PathBuf> {
+    debug_assert!(axes.iter().all(|a| a.key != ANCHORS_KEY || a.name == "k"));
     let start = Instant::now();
     let root = crate::workspace_root();
     let resolve = |p: &PathBuf| if p.is_absolute() { p.clone() } else { root.join(p) };
     let pipeline_path = resolve(&options.pipeline);
     let pipeline = Pipeline::load(&pipeline_path, &root)?;
-    let overrides = crate::train::TrainOverrides {
+    let overrides = TrainOverrides {
         dataset: options.dataset.clone(),
         preset: options.preset.clone(),
         class_view: options.class_view.clone(),
@@ -219,79 +166,42 @@ fn run(
         .train
         .clone()
         .with_context(|| format!("pipeline {} has no [train] table", pipeline_path.display()))?;
-    let mut settings = overrides.apply(Some(base), &pipeline_path)?;
-    if settings.noise_file.is_some()
-        && (noise_rate.is_some() || axes.iter().any(|a| a.key.starts_with("noise.")))
-    {
-        bail!(
-            "--noise-file replaces the drawn label noise: it cannot be combined with a noise axis or --noise"
-        );
-    }
-    if let Some(rate) = noise_rate {
-        let protocol = match options.noise_protocol.as_str() {
-            "symmetric" => NoiseProtocol::Symmetric,
-            "class-dependent" => NoiseProtocol::ClassDependent,
-            other => bail!("--noise-protocol {other}: expected symmetric or class-dependent"),
-        };
-        settings.noise = Some(NoiseSpec { protocol, rate, seed: options.noise_seed });
-    }
-    if options.seeds == 0 {
-        bail!("--seeds must be at least 1");
-    }
-    axes.push(Axis {
-        name: "seed".into(),
-        key: "seed".into(),
-        values: (0..options.seeds).map(|s| json!(s)).collect(),
-    });
-    let base = serde_json::to_value(&settings)?;
-    let plan = Plan::new(&base, axes)?;
-    // Every cell must be a valid configuration before anything runs.
-    for cell in &plan.cells {
-        grefel_train::TrainSettings::from_value(cell.config.clone())
-            .and_then(grefel_train::TrainSettings::validate)
-            .with_context(|| format!("cell {}", describe(cell)))?;
-    }
-    let ids: String = plan.cells.iter().map(|c| c.id.as_str()).collect();
-    let plan_id = &grefel_shards::hash::sha256_hex(ids.as_bytes())[..12];
-    let out = options
-        .out
-        .as_ref()
-        .map_or_else(|| root.join("runs/sweeps").join(format!("{command}-{plan_id}")), resolve);
-    let grid: Vec<String> = plan.axes.iter().map(|a| format!("{} {}", a.name, values(&a.values))).collect();
-    let workers = workers(&options.devices, options.jobs)?;
-    println!(
-        "{command}: {} cells = {} on {} [{}], dataset {}, preset {}, {} epochs -> {}",
-        plan.cells.len(),
-        grid.join(" × "),
-        if workers.len() == 1 { "worker" } else { "workers" },
-        workers.join(", "),
-        settings.dataset,
-        settings.preset,
-        settings.epochs,
-        out.display()
-    );
-
-    if pipeline.prepare.as_ref().is_some_and(|p| p.dataset.as_deref() == Some(settings.dataset.as_str()))
-        && options.data.is_none()
-    {
-        println!("{}", crate::prepare::prepare_pipeline(&pipeline)?);
-    }
+    let base = overrides.apply(Some(base), &pipeline_path)?;
     let data = options
         .data
         .as_ref()
         .map(resolve)
         .or(pipeline.prepare.as_ref().map(|p| p.out.clone()))
         .unwrap_or_else(|| root.join("data"));
-
-    preflight(&plan, &data, &options.devices)?;
-    let inner = TrainCellRunner::new(data);
-    let runner = Logged { inner, plan: &plan };
-    let summary = run_plan(&plan, &out, &workers, &runner)?;
-    for (id, error) in &summary.failed {
-        tracing::error!(cell = %id, "{error}");
+    let request = SweepRequest {
+        command: command.into(),
+        axes,
+        noise_rate,
+        noise_protocol: parse_noise_protocol(&options.noise_protocol)?,
+        noise_seed: options.noise_seed,
+        seeds: options.seeds,
+        out: options.out.as_ref().map(resolve),
+        sweeps_dir: root.join("runs/sweeps"),
+        data,
+        devices: options.devices.clone(),
+        jobs: options.jobs,
+        base,
+    };
+    if pipeline.prepare.as_ref().is_some_and(|p| p.dataset.as_deref() == Some(request.base.dataset.as_str()))
+        && options.data.is_none()
+    {
+        println!("{}", crate::prepare::prepare_pipeline(&pipeline)?);
     }
-    let report = grefel_report::render(&out, &grefel_report::ReportConfig::PAPER)
-        .with_context(|| format!("rendering the report of {}", out.display()))?;
+    let planned = plan_sweep(&request)?;
+    println!("{}", planned.describe(command));
+    let outcome = match run_sweep(&planned) {
+        Ok(o) => o,
+        Err(e @ PipelineError::Report(_)) => {
+            return Err(e).with_context(|| format!("rendering the report of {}", planned.out.display()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (summary, report) = (&outcome.summary, &outcome.report);
     println!("{}", report.table.to_markdown());
     println!(
         "{command}: {} cells ({} already done, {} ran, {} failed) in {:.0}s; {report}",
@@ -302,99 +212,9 @@ fn run(
         start.elapsed().as_secs_f64()
     );
     if !summary.failed.is_empty() {
-        bail!("{} of {} cells failed (see above); rerun to retry them", summary.failed.len(), summary.cells);
+        return Err(PipelineError::CellsFailed { failed: summary.failed.len(), cells: summary.cells }.into());
     }
-    Ok(report.table_csv)
-}
-
-/// Everything that would make every cell fail, checked before the plan is frozen (nothing is
-/// written when it fails): each device exists, and each distinct data set-up of the cells (the
-/// dataset, its protocol, class view and landmarks; noise is drawn later) is usable.
-fn preflight(plan: &Plan, data: &Path, devices: &[String]) -> Result<()> {
-    for d in devices {
-        grefel_model::device_from_str(d).with_context(|| format!("--device {d}"))?;
-    }
-    let mut seen = std::collections::BTreeSet::new();
-    for cell in &plan.cells {
-        let settings = grefel_train::TrainSettings::from_value(cell.config.clone())?;
-        let (config, _) = match settings.resolve(data) {
-            Ok(c) => c,
-            Err(grefel_train::TrainError::MissingDataset { dir }) => bail!(
-                "no prepared dataset at {} (manifest.json missing): prepare it first, `cargo xtask prepare --dataset <adapter> --root <its root> --out {} --name {}`",
-                dir.display(),
-                data.display(),
-                cell.config["dataset"].as_str().unwrap_or("?")
-            ),
-            Err(e) => return Err(e).with_context(|| format!("cell {}", describe(cell))),
-        };
-        let key = json!({
-            "dataset": config.dataset, "view": config.class_view, "landmarks": config.needs_landmarks(),
-            "split": config.split, "quality": config.landmark_quality, "soft": config.soft_labels,
-            "noise_file": config.noise_file, "val_fraction": config.val_fraction, "seed": config.seed,
-        })
-        .to_string();
-        if seen.insert(key) {
-            grefel_train::data::check(&config, data).with_context(|| format!("cell {}", describe(cell)))?;
-        }
-    }
-    Ok(())
-}
-
-/// One entry per worker: each `cpu` device `jobs` times (default: the number of cores), every
-/// other device once.
-fn workers(devices: &[String], jobs: Option<usize>) -> Result<Vec<String>> {
-    if jobs == Some(0) {
-        bail!("--jobs 0: at least one cell must run");
-    }
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let jobs = jobs.unwrap_or(cores);
-    Ok(devices
-        .iter()
-        .flat_map(|d| {
-            let n = if grefel_model::is_flex(d) { jobs } else { 1 };
-            std::iter::repeat_n(d.clone(), n)
-        })
-        .collect())
-}
-
-/// `[4, 5, 6]` as `4,5,6`.
-fn values(values: &[Value]) -> String {
-    values.iter().map(Value::to_string).collect::<Vec<_>>().join(",")
-}
-
-/// `k=4 noise=0.1 seed=0`.
-fn describe(cell: &Cell) -> String {
-    cell.coords.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
-}
-
-/// Logs each finished cell.
-struct Logged<'a> {
-    inner: TrainCellRunner<'static>,
-    plan: &'a Plan,
-}
-
-impl CellRunner for Logged<'_> {
-    fn run(&self, cell: &Cell, dir: &Path, device: &str) -> std::result::Result<Value, String> {
-        let index = self.plan.cells.iter().position(|c| c.id == cell.id).unwrap_or(0);
-        let total = self.plan.cells.len();
-        tracing::info!("cell {}/{} {} on {device}: training", index + 1, total, describe(cell));
-        let metrics = self.inner.run(cell, dir, device)?;
-        tracing::info!(
-            "cell {}/{} {}: test acc {:.4} (ŷ {:.4}), correction rate {}, {}s",
-            index + 1,
-            total,
-            describe(cell),
-            metrics["test"]["primary"]["accuracy"].as_f64().unwrap_or(f64::NAN),
-            metrics["test"]["corrected"]["accuracy"].as_f64().unwrap_or(f64::NAN),
-            metrics["correction_rate"].as_f64().map_or_else(|| "-".to_string(), |r| format!("{r:.3}")),
-            metrics["seconds"]
-        );
-        Ok(metrics)
-    }
-
-    fn shares_device(&self, device: &str) -> bool {
-        self.inner.shares_device(device)
-    }
+    Ok(report.table_csv.clone())
 }
 
 /// Arguments of `report`.

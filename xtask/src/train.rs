@@ -5,11 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use clap::Args;
-use grefel_schema::ClassView;
 use grefel_train::{RunOptions, TrainSettings, train_with};
 
-use crate::pipeline::Pipeline;
 use crate::progress::Bar;
+use grefel_pipeline::{Pipeline, TrainOverrides};
 
 /// Arguments of `train`.
 #[derive(Debug, Args)]
@@ -99,69 +98,6 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let line = train_settings(settings, &data, &runs, &options)?;
     println!("{line}");
     Ok(())
-}
-
-/// Command-line overrides of a pipeline's `[train]` table.
-#[derive(Debug, Default)]
-pub struct TrainOverrides {
-    /// Dataset.
-    pub dataset: Option<String>,
-    /// Preset.
-    pub preset: Option<String>,
-    /// Class view name.
-    pub class_view: Option<String>,
-    /// Epochs.
-    pub epochs: Option<usize>,
-    /// Root seed.
-    pub seed: Option<u64>,
-    /// Noisy-label file.
-    pub noise_file: Option<PathBuf>,
-}
-
-impl TrainOverrides {
-    /// The pipeline's settings (or defaults for `--dataset`) with the overrides applied. A
-    /// dataset other than the pipeline's drops the pipeline's class view (it was chosen for the
-    /// pipeline's dataset); `--class-view` sets one.
-    pub fn apply(&self, base: Option<TrainSettings>, pipeline: &Path) -> Result<TrainSettings> {
-        let mut settings = match (base, &self.dataset) {
-            (Some(t), _) => t,
-            (None, Some(d)) => TrainSettings::new(d.clone()),
-            (None, None) => {
-                anyhow::bail!("pipeline {} has no [train] table; pass --dataset NAME", pipeline.display())
-            }
-        };
-        if let Some(d) = &self.dataset
-            && *d != settings.dataset
-        {
-            settings.dataset = d.clone();
-            settings.class_view = None;
-        }
-        if let Some(v) = &self.class_view {
-            settings.class_view = Some(parse_view(v)?);
-        }
-        if let Some(p) = &self.preset {
-            settings.preset = p.clone();
-        }
-        if let Some(e) = self.epochs {
-            settings.epochs = e;
-        }
-        if let Some(s) = self.seed {
-            settings.seed = s;
-        }
-        if let Some(f) = &self.noise_file {
-            settings.noise_file = Some(f.clone());
-        }
-        Ok(settings)
-    }
-}
-
-/// Parses a class view name (`basic7`, `with-contempt8`, `affectnet8`, …).
-pub fn parse_view(name: &str) -> Result<ClassView> {
-    serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
-        anyhow::anyhow!(
-            "class view `{name}`: expected basic7, with-contempt8 (affectnet8, ferplus8) or with-other8 (affwild2-8)"
-        )
-    })
 }
 
 /// Resolves `settings` against the prepared dataset in `data`, trains, and returns the summary

@@ -5,24 +5,9 @@ use std::path::PathBuf;
 /// What can go wrong setting up an experiment.
 #[derive(Debug, thiserror::Error)]
 pub enum ExperimentError {
-    /// A grid value on the command line or in a pipeline file does not parse.
-    #[error("invalid {what} `{input}`: {reason} (examples: {examples})")]
-    Grid {
-        /// Which option (`--k`, `--noise`, …).
-        what: &'static str,
-        /// The text given.
-        input: String,
-        /// What is wrong.
-        reason: String,
-        /// Accepted forms.
-        examples: &'static str,
-    },
     /// A noise specification is invalid.
     #[error("invalid noise specification: {0}")]
     Spec(String),
-    /// A sweep's plan, grid or workers cannot be used.
-    #[error("sweep: {0}")]
-    Sweep(String),
     /// A noisy-label file is malformed.
     #[error("{path}:{line}: {detail}")]
     Malformed {

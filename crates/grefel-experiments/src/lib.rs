@@ -1,12 +1,10 @@
-//! Experiments: label-noise injection ([`noise`]), import of EAC's published RAF-DB noisy label
-//! files ([`eac`]), the parsing of sweep grids from the command line ([`grid`]), and frozen,
-//! resumable sweep plans run over one or more devices ([`sweep`]).
+//! Experiments on the training labels: label-noise injection ([`noise`]) and the import of EAC's
+//! published RAF-DB noisy-label files ([`eac`]). Training uses both; sweeps over them are
+//! orchestrated by `grefel-pipeline`.
 
 pub mod eac;
 pub mod error;
-pub mod grid;
 pub mod noise;
-pub mod sweep;
 
 pub use error::ExperimentError;
 pub use noise::{NoiseDraw, NoiseProtocol, NoiseSpec};

@@ -1,4 +1,4 @@
-//! Aff-Wild2, ABAW expression (EXPR) task (spec §2).
+//! Aff-Wild2, ABAW expression (EXPR) task (docs/datasets.md §2).
 //!
 //! - Annotations: one `<video>.txt` per video in `Train_Set/` (or `Training_Set/`, → train) and
 //!   `Validation_Set/` (→ val) under a folder whose name contains `EXPR`

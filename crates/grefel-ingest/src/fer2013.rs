@@ -1,4 +1,4 @@
-//! FER2013 (spec §6.1): `fer2013.csv` with header `emotion,pixels,Usage`, one 48×48 grey face per
+//! FER2013 (docs/datasets.md §6.1): `fer2013.csv` with header `emotion,pixels,Usage`, one 48×48 grey face per
 //! row as 2,304 space-separated values.
 //!
 //! - The CSV is looked for at the root and in `fer2013/` (the Kaggle tarball's folder).

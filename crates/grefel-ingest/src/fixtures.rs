@@ -1,6 +1,7 @@
 //! Tiny dataset trees in the official on-disk layouts, each with the traps its adapter must
-//! survive (spec §5–§8): the adapter tests build them and assert exactly what is kept and skipped,
-//! and `cargo xtask fixtures` writes them for trying `cargo xtask prepare` by hand.
+//! survive (docs/datasets.md §5–§8): the adapter tests build them and assert exactly what is
+//! kept and skipped, and `cargo xtask fixtures` writes them for trying `cargo xtask prepare` by
+//! hand.
 //!
 //! Every builder writes a complete tree under `root` (creating folders as needed) and is
 //! deterministic: the same call gives byte-identical files. [`ALL`] lists them with the layout of

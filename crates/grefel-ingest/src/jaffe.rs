@@ -1,4 +1,4 @@
-//! JAFFE (spec §5): a flat folder of `<SUBJ>.<EXP><n>.<N>.tiff` images (`KA.HA1.29.tiff`) and a
+//! JAFFE (docs/datasets.md §5): a flat folder of `<SUBJ>.<EXP><n>.<N>.tiff` images (`KA.HA1.29.tiff`) and a
 //! read-me that carries the semantic-ratings table.
 //!
 //! - Label: the posed expression coded in the file name, through [`JAFFE_CODES`] (the FER

@@ -1,4 +1,4 @@
-//! RAF-DB, basic-emotion subset, as distributed (spec §3):
+//! RAF-DB, basic-emotion subset, as distributed (docs/datasets.md §3):
 //!
 //! ```text
 //! <root>/                               (the `basic/` folder; `<root>/basic/` is accepted too)
@@ -16,7 +16,7 @@
 //!   name a `duplicate_id` (the first row wins), a row whose image is absent a `missing_file`.
 //! - Manual annotations: gender, race and age group are attached in both variants (they describe
 //!   the face, not the pixels). The five manual points are in the pixels of the ORIGINAL image
-//!   (spec §3.3: the README uses them to align; the alignment transform is not shipped, so they
+//!   (docs/datasets.md §3.3: the README uses them to align; the alignment transform is not shipped, so they
 //!   cannot be mapped into the 100×100 aligned images): they are attached as `landmarks5` only
 //!   for the `original` variant. The auto (37-point) annotations and boxes are not read.
 //! - `ignored_files` counts the listed files that are not images (label file, annotations,

@@ -1,6 +1,6 @@
 //! The AffectNet adapter end to end: generated trees in the three owner-derived layouts (CSV,
 //! `.npy`, folder-per-class; [`grefel_ingest::fixtures::affectnet_csv`] and its siblings) with the
-//! traps of spec §7.4, run through `prepare`, read back.
+//! traps of docs/datasets.md §7.4, run through `prepare`, read back.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,5 +1,5 @@
 //! The Aff-Wild2 EXPR adapter end to end: a generated tree in the ABAW layout
-//! ([`grefel_ingest::fixtures::affwild2`]) with the traps of spec §7.4 (`-1` lines, a missing
+//! ([`grefel_ingest::fixtures::affwild2`]) with the traps of docs/datasets.md §7.4 (`-1` lines, a missing
 //! frame, a `_left`/`_right` pair, two `cropped_aligned*` folders, label 7), run through `prepare`
 //! and read back; and a large listing scanned directly.
 

@@ -1,5 +1,5 @@
 //! FER2013 on [`grefel_ingest::fixtures::fer2013`], a generated `fer2013/fer2013.csv` (the Kaggle
-//! tarball's folder) with the traps of spec §6.1 and §8: a quoted pixels field, CRLF lines, a row with 2,303 values, a pixel value
+//! tarball's folder) with the traps of docs/datasets.md §6.1 and §8: a quoted pixels field, CRLF lines, a row with 2,303 values, a pixel value
 //! out of range, unknown emotions.
 
 mod common;

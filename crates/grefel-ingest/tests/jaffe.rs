@@ -1,4 +1,4 @@
-//! JAFFE on [`grefel_ingest::fixtures::jaffe`], a generated tree with the traps of spec §5 and
+//! JAFFE on [`grefel_ingest::fixtures::jaffe`], a generated tree with the traps of docs/datasets.md §5 and
 //! §7.4: a ratings row with no image, the `YN-HA2` typo, non-image files, a fear-excluded second
 //! table, a malformed name and rating.
 //!

@@ -1,6 +1,6 @@
-//! RAF-DB basic on [`grefel_ingest::fixtures::rafdb`], a generated tree with the traps of spec
-//! §7.4: train and test names of different widths, CRLF lines, a compound-subset label, a missing
-//! image, malformed lines, a duplicate.
+//! RAF-DB basic on [`grefel_ingest::fixtures::rafdb`], a generated tree with the traps of
+//! docs/datasets.md §7.4: train and test names of different widths, CRLF lines, a
+//! compound-subset label, a missing image, malformed lines, a duplicate.
 
 mod common;
 

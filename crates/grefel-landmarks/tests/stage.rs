@@ -222,7 +222,7 @@ fn rafdb_fixture_with_dlib68() {
     let Some(fixtures) = common::fixtures_or_skip(test) else { return };
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("data");
-    // Face boxes of the two portraits (dlib's HOG boxes, spec §3.2).
+    // Face boxes of the two portraits (dlib's HOG boxes, docs/landmarks.md §3.2).
     let faces: [(&str, [u32; 4]); 2] = [
         ("skimage_astronaut.png", [175, 76, 265, 166]),
         ("facedetect_grace_hopper_512x512.jpg", [180, 118, 366, 304]),

@@ -1,9 +1,9 @@
 //! Switches of the feature extractor: input downsampling, IR-50, the landmark branch, window
-//! cross-attention and the ViT (spec §2.1–§2.5, §2.9). `Default`s are the paper values.
+//! cross-attention and the ViT (docs/method.md §2.1–§2.5, §2.9). `Default`s are the paper values.
 
 use serde::{Deserialize, Serialize};
 
-/// How the 224 px input is brought to the backbones' internal resolution (spec §2.1, §7 #19).
+/// How the 224 px input is brought to the backbones' internal resolution (docs/method.md §2.1, §7 #19).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Downsample {
@@ -16,7 +16,7 @@ pub enum Downsample {
     None,
 }
 
-/// IR-50 truncated to three stages (spec §2.2).
+/// IR-50 truncated to three stages (docs/method.md §2.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ir50Config {
@@ -24,7 +24,7 @@ pub struct Ir50Config {
     pub channels: [usize; 3],
     /// Bottleneck units per stage (3, 4, 14).
     pub units: [usize; 3],
-    /// Freeze the trunk (no gradients). ARBEx freezes it; POSTER++ trains it (spec §2.9, §7 #12).
+    /// Freeze the trunk (no gradients). ARBEx freezes it; POSTER++ trains it (docs/method.md §2.9, §7 #12).
     pub frozen: bool,
 }
 
@@ -34,7 +34,7 @@ impl Default for Ir50Config {
     }
 }
 
-/// Which network produces the landmark queries of the cross-attention (spec §2.3).
+/// Which network produces the landmark queries of the cross-attention (docs/method.md §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LandmarkBranch {
@@ -46,7 +46,7 @@ pub enum LandmarkBranch {
     Geometry,
 }
 
-/// MobileFaceNet trunk widths (spec §2.3).
+/// MobileFaceNet trunk widths (docs/method.md §2.3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MobileFaceNetConfig {
@@ -55,7 +55,7 @@ pub struct MobileFaceNetConfig {
     pub channels: [usize; 3],
     /// Residual units after each down-sampling unit (4, 6, 2).
     pub residual_units: [usize; 3],
-    /// Freeze the trunk (no gradients); both reference repos do (spec §2.9).
+    /// Freeze the trunk (no gradients); both reference repos do (docs/method.md §2.9).
     pub frozen: bool,
 }
 
@@ -103,7 +103,7 @@ impl Default for LandmarkConfig {
     }
 }
 
-/// How batch normalisation behaves inside frozen trunks (spec §2.9, §7 #13).
+/// How batch normalisation behaves inside frozen trunks (docs/method.md §2.9, §7 #13).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FrozenBatchNorm {
@@ -119,14 +119,14 @@ pub enum FrozenBatchNorm {
 #[serde(rename_all = "snake_case")]
 pub enum QueryLayout {
     /// Channels-last `(B, N, h, d)` permuted to `(B, h, N, d)`: contiguous channel groups per
-    /// head (ARBEx, spec §2.4).
+    /// head (ARBEx, docs/method.md §2.4).
     HeadSplit,
     /// POSTER_V2's literal `reshape(B, h, N, d)` of the `(B, N, C)` token tensor, which mixes
     /// tokens and channels across heads.
     RawReshape,
 }
 
-/// Window cross-attention blocks, one per scale (spec §2.4).
+/// Window cross-attention blocks, one per scale (docs/method.md §2.4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CrossAttentionConfig {
@@ -157,7 +157,7 @@ impl Default for CrossAttentionConfig {
     }
 }
 
-/// The 2-block ViT fusing the three scales (spec §2.5).
+/// The 2-block ViT fusing the three scales (docs/method.md §2.5).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VitConfig {

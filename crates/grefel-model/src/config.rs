@@ -1,6 +1,6 @@
 //! [`ModelConfig`]: every architectural switch of the GReFEL network, validated once.
 //!
-//! Defaults follow the recommendation column of spec §7; the ARBEx-code behaviour of every
+//! Defaults follow the last column of docs/method.md §7; the ARBEx-code behaviour of every
 //! ambiguity stays selectable. The sub-configs live in [`crate::backbone_config`] and
 //! [`crate::head_config`] and are re-exported here.
 

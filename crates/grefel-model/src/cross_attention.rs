@@ -1,5 +1,5 @@
 //! Window cross-attention with external (landmark) queries and a Swin-style relative-position
-//! bias, followed by the LayerScale feed-forward (spec §2.4).
+//! bias, followed by the LayerScale feed-forward (docs/method.md §2.4).
 
 use burn::module::{Module, Param};
 use burn::nn::{Gelu, Linear, LinearConfig};

@@ -1,4 +1,4 @@
-//! The MLP head producing the primary distribution p (spec §2.7).
+//! The MLP head producing the primary distribution p (docs/method.md §2.7).
 
 use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig};

@@ -1,9 +1,9 @@
 //! Switches after the ViT: the linear reduction, the MLP head, reliability balancing and the
-//! losses (spec §2.6–§2.8, §3, §7). `Default`s are the spec's recommendations.
+//! losses (docs/method.md §2.6–§2.8, §3, §7). `Default`s follow the last column of docs/method.md §7.
 
 use serde::{Deserialize, Serialize};
 
-/// The linear reduction layer between the ViT embedding and the heads (spec §2.6, §7 #1).
+/// The linear reduction layer between the ViT embedding and the heads (docs/method.md §2.6, §7 #1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Reduction {
@@ -16,7 +16,7 @@ pub enum Reduction {
     None,
 }
 
-/// The MLP head producing the primary distribution (spec §2.7).
+/// The MLP head producing the primary distribution (docs/method.md §2.7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeadConfig {
@@ -36,7 +36,7 @@ impl Default for HeadConfig {
     }
 }
 
-/// Initial value of the anchors (spec §7 #3).
+/// Initial value of the anchors (docs/method.md §7 #3).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AnchorInit {
@@ -49,7 +49,7 @@ pub enum AnchorInit {
     },
 }
 
-/// How anchor distances become the anchor distribution m (spec §2.8, §7 #5).
+/// How anchor distances become the anchor distribution m (docs/method.md §2.8, §7 #5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AnchorAggregation {
@@ -59,7 +59,7 @@ pub enum AnchorAggregation {
     NearestPerClass,
 }
 
-/// What the attention path attends over (spec §2.8, §7 #6).
+/// What the attention path attends over (docs/method.md §2.8, §7 #6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttentionMode {
@@ -70,7 +70,7 @@ pub enum AttentionMode {
     PerSample,
 }
 
-/// Which correction paths feed r (ablations; spec §5.3).
+/// Which correction paths feed r (ablations; docs/method.md §5.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CorrectionPaths {
@@ -82,7 +82,7 @@ pub enum CorrectionPaths {
     AttentionOnly,
 }
 
-/// Which distribution [`crate::GrefelOutput::prediction`] reads at evaluation (spec §7 #11).
+/// Which distribution [`crate::GrefelOutput::prediction`] reads at evaluation (docs/method.md §7 #11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EvalOutput {
@@ -94,7 +94,7 @@ pub enum EvalOutput {
     AnchorOnly,
 }
 
-/// Reliability balancing (spec §2.8).
+/// Reliability balancing (docs/method.md §2.8).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReliabilityConfig {
@@ -134,7 +134,7 @@ impl Default for ReliabilityConfig {
     }
 }
 
-/// The form of the anchor loss (spec §3 item 2, §7 #15).
+/// The form of the anchor loss (docs/method.md §3.2, §7 #15).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AnchorLoss {
@@ -151,7 +151,7 @@ pub enum AnchorLoss {
     },
 }
 
-/// Loss weights and label smoothing (spec §3).
+/// Loss weights and label smoothing (docs/method.md §3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LossConfig {
@@ -160,7 +160,7 @@ pub struct LossConfig {
     /// λ of an extra classification loss on the primary distribution p (0.0: ARBEx, the loss
     /// sees only the corrected ŷ). With the loss on ŷ alone and the trust ramp, the correction
     /// paths learn the class prior and p gets almost no gradient: small networks trained for a
-    /// few epochs never leave the prior (see README, "Training on CPU").
+    /// few epochs never leave the prior (see docs/synthetic-experiments.md).
     #[serde(default)]
     pub lambda_primary: f64,
     /// λ of the anchor loss (1.0).

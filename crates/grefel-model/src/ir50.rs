@@ -1,4 +1,4 @@
-//! The image branch: IR-50 truncated to three stages (spec §2.2).
+//! The image branch: IR-50 truncated to three stages (docs/method.md §2.2).
 
 use burn::module::Module;
 use burn::nn::conv::Conv2d;

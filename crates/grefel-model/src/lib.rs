@@ -1,6 +1,6 @@
 //! grefel-model: the GReFEL network and its losses in burn 0.22.
 //!
-//! - [`ModelConfig`] holds every switch (spec §7 ambiguities included); presets via
+//! - [`ModelConfig`] holds every switch (docs/method.md §7 ambiguities included); presets via
 //!   [`ModelConfig::preset`] (`paper`, `paper-geometry`, `arbex`, `tiny`, `tiny-mfn`).
 //! - [`Grefel::new`] builds the network on a [`burn::tensor::Device`] chosen at run time
 //!   ([`device_from_str`]); [`Grefel::forward`] returns a [`GrefelOutput`] with p, m, α, r, q,

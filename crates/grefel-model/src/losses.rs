@@ -1,4 +1,4 @@
-//! The GReFEL losses (spec §3): weighted NLL on the corrected distribution (with optional label
+//! The GReFEL losses (docs/method.md §3): weighted NLL on the corrected distribution (with optional label
 //! smoothing), the anchor loss and the confidence-weighted center loss.
 
 use burn::tensor::{Int, Tensor};

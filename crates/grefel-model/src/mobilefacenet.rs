@@ -1,4 +1,4 @@
-//! The landmark branch of the paper: the MobileFaceNet 68-point regressor trunk (spec §2.3).
+//! The landmark branch of the paper: the MobileFaceNet 68-point regressor trunk (docs/method.md §2.3).
 //! The GDC head (depthwise 7×7 + Linear 512→136) is not part of it: its output is discarded in
 //! POSTER_V2 and ARBEx drops it.
 

@@ -23,7 +23,7 @@ use crate::reliability::{
 };
 use crate::vit::{TokenEmbedding, Vit};
 
-/// Shapes recorded at the checkpoints of spec §8, in forward order (`name`, dims).
+/// Shapes recorded at the checkpoints of docs/method.md §8, in forward order (`name`, dims).
 pub type Checkpoints = Vec<(&'static str, Vec<usize>)>;
 
 /// The GReFEL network. Build it with [`Grefel::new`]; train on an autodiff device
@@ -184,7 +184,7 @@ impl Grefel {
         })
     }
 
-    /// One forward pass. `images` `(B, 3, S, S)` normalised as in spec §2.1; `landmarks`
+    /// One forward pass. `images` `(B, 3, S, S)` normalised as in docs/method.md §2.1; `landmarks`
     /// `(B, L, 2)` as `(x, y)` in `[0, 1]` of the input image (required by the geometry
     /// branch, ignored by MobileFaceNet); `trust` t in `[0, 1]` (see
     /// [`crate::trust_ramp`]).
@@ -197,7 +197,7 @@ impl Grefel {
         self.forward_impl(images, landmarks, trust, None)
     }
 
-    /// [`Grefel::forward`] that also records the shapes at the checkpoints of spec §8.
+    /// [`Grefel::forward`] that also records the shapes at the checkpoints of docs/method.md §8.
     pub fn forward_with_checkpoints(
         &self,
         images: Tensor<4>,

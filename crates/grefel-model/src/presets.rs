@@ -11,9 +11,9 @@ use crate::error::ModelError;
 pub const PRESET_NAMES: [&str; 6] = ["paper", "paper-geometry", "arbex", "tiny", "tiny-mfn", "micro"];
 
 impl ModelConfig {
-    /// The paper network at 224 px with the spec's exact shapes (§2, §8): IR-50 (3 stages) and
+    /// The paper network at 224 px with the exact shapes of docs/method.md §2 and §8: IR-50 (3 stages) and
     /// the MobileFaceNet landmark trunk, both frozen, D = 128 after the linear reduction,
-    /// C = 8 and K = 10 (the counting of spec §2.10).
+    /// C = 8 and K = 10 (the counting of docs/method.md §2.10).
     pub fn paper() -> Self {
         Self {
             num_classes: 8,

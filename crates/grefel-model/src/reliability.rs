@@ -1,4 +1,4 @@
-//! Reliability balancing (spec §2.8): anchors, the attention path, the confidences κ and the
+//! Reliability balancing (docs/method.md §2.8): anchors, the attention path, the confidences κ and the
 //! confidence-weighted mix into the corrected distribution ŷ.
 
 use burn::module::{Module, Param};

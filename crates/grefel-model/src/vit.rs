@@ -1,5 +1,5 @@
 //! Multi-level feature integration: the 3-scale token embedding and the 2-block ViT with a CLS
-//! token and an SE gate on the CLS output (spec §2.5).
+//! token and an SE gate on the CLS output (docs/method.md §2.5).
 
 use burn::module::{Module, Param};
 use burn::nn::conv::Conv2d;

@@ -4,38 +4,17 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use grefel_artifacts::{ArtifactError, CellMetrics as CellRecord, OutputMetrics, SweepPlan};
+use serde_json::Value;
 
 use crate::ReportError;
 use crate::config::{Head, ReportConfig, Split};
 
-/// File name of the sweep plan inside a sweep directory.
-pub const PLAN_FILE: &str = "plan.json";
-/// Folder of the per-cell run directories inside a sweep directory.
-pub const CELLS_DIR: &str = "cells";
-/// File whose presence marks a cell as finished.
-pub const METRICS_FILE: &str = "metrics.json";
+pub(crate) use grefel_artifacts::ReliabilityBin;
+pub use grefel_artifacts::files::{CELL_METRICS, CELLS_DIR, PLAN as PLAN_FILE};
+
 /// Name of the replicate axis, averaged over in every table.
 pub const SEED_AXIS: &str = "seed";
-
-#[derive(Deserialize)]
-struct RawPlan {
-    axes: Vec<RawAxis>,
-    cells: Vec<RawCell>,
-}
-
-#[derive(Deserialize)]
-struct RawAxis {
-    name: String,
-    values: Vec<Value>,
-}
-
-#[derive(Deserialize)]
-struct RawCell {
-    id: String,
-    coords: Map<String, Value>,
-}
 
 /// One axis of the table (row or column) with its values in plan order.
 #[derive(Debug, Clone)]
@@ -52,61 +31,11 @@ impl Axis {
     }
 }
 
-/// Metrics of one split and head of one cell (`test.primary`, ...).
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct SplitMetrics {
-    pub accuracy: f64,
-    pub mean_class_accuracy: f64,
-    pub macro_f1: f64,
-    pub ece: f64,
-    pub confusion: Confusion,
-    pub reliability: Vec<ReliabilityBin>,
-}
-
-/// Confusion counts, `counts[true][predicted]`.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Confusion {
-    pub counts: Vec<Vec<u64>>,
-}
-
-/// One equal-width confidence bin; `confidence` is the sum of the max-probabilities in the bin.
-#[derive(Debug, Clone, Copy, Deserialize)]
-pub(crate) struct ReliabilityBin {
-    pub count: u64,
-    pub correct: u64,
-    pub confidence: f64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct Heads {
-    primary: SplitMetrics,
-    #[serde(default)]
-    corrected: Option<SplitMetrics>,
-}
-
-#[derive(Deserialize)]
-struct RawMetrics {
-    cell: String,
-    coords: Map<String, Value>,
-    classes: Vec<String>,
-    test: Heads,
-    #[serde(default)]
-    val: Option<Heads>,
-    correction_rate: Option<f64>,
-    /// The backend the cell's run computed on (`cpu`, `libtorch-cpu`, `cuda`); absent in cells
-    /// written before it was recorded.
-    #[serde(default)]
-    backend: Option<String>,
-    /// The run's precision (`fp32`, `tf32`, `bf16`).
-    #[serde(default)]
-    precision: Option<String>,
-}
-
 /// The validated metrics of one finished cell, reduced to the split and head of the config.
 #[derive(Debug, Clone)]
 pub(crate) struct CellMetrics {
     pub classes: Vec<String>,
-    pub selected: SplitMetrics,
+    pub selected: OutputMetrics,
     pub correction_rate: Option<f64>,
     /// `backend precision` (`cpu fp32`), `unrecorded` for cells written before it was.
     pub arithmetic: String,
@@ -134,7 +63,7 @@ impl Sweep {
     /// Reads `dir/plan.json` and the `metrics.json` of every finished cell.
     pub fn load(dir: &Path, config: &ReportConfig) -> Result<Self, ReportError> {
         let plan_path = dir.join(PLAN_FILE);
-        let raw: RawPlan = read_json(&plan_path)?;
+        let raw: SweepPlan = grefel_artifacts::read_json(&plan_path).map_err(report_error)?;
         let plan_error = |reason: String| ReportError::Plan { path: plan_path.clone(), reason };
 
         let mut names = BTreeSet::new();
@@ -221,8 +150,11 @@ impl Sweep {
                     cell.id
                 )));
             }
-            let metrics_path = dir.join(CELLS_DIR).join(&cell.id).join(METRICS_FILE);
-            let metrics = read_metrics(&metrics_path, cell, &raw.axes, config)?;
+            let cell_dir = dir.join(CELLS_DIR).join(&cell.id);
+            let record = CellRecord::read(&cell_dir).map_err(report_error)?;
+            let metrics_path = cell_dir.join(CELL_METRICS);
+            let metrics =
+                record.map(|r| check_record(&metrics_path, r, cell, &raw.axes, config)).transpose()?;
             cells.push(PlannedCell { id: cell.id.clone(), row, column, metrics });
         }
         if cells.iter().all(|c| c.metrics.is_none()) {
@@ -232,20 +164,15 @@ impl Sweep {
     }
 }
 
-/// Reads and validates one cell's metrics; `None` when the cell has not finished.
-fn read_metrics(
+/// Validates one finished cell's record against its place in the plan and the report's split
+/// and head.
+fn check_record(
     path: &Path,
-    cell: &RawCell,
-    axes: &[RawAxis],
+    raw: CellRecord,
+    cell: &grefel_artifacts::Cell,
+    axes: &[grefel_artifacts::Axis],
     config: &ReportConfig,
-) -> Result<Option<CellMetrics>, ReportError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(ReportError::Read { path: path.to_path_buf(), source }),
-    };
-    let raw: RawMetrics = serde_json::from_str(&text)
-        .map_err(|source| ReportError::Json { path: path.to_path_buf(), source })?;
+) -> Result<CellMetrics, ReportError> {
     let invalid = |reason: String| ReportError::Metrics { path: path.to_path_buf(), reason };
     if raw.cell != cell.id {
         return Err(invalid(format!("it belongs to cell `{}`, not to `{}`", raw.cell, cell.id)));
@@ -262,16 +189,14 @@ fn read_metrics(
             (None, _) => {}
         }
     }
-    let heads = match config.split {
-        Split::Test => Some(raw.test),
+    let split = match config.split {
+        Split::Test => raw.test,
         Split::Val => raw.val,
-    }
-    .ok_or_else(|| invalid(format!("no `{}` metrics", config.split.name())))?;
+    };
     let selected = match config.head {
-        Head::Primary => Some(heads.primary),
-        Head::Corrected => heads.corrected,
-    }
-    .ok_or_else(|| invalid(format!("no `{}.{}` metrics", config.split.name(), config.head.name())))?;
+        Head::Primary => split.primary,
+        Head::Corrected => split.corrected,
+    };
 
     let where_ = format!("{}.{}", config.split.name(), config.head.name());
     let classes = raw.classes.len();
@@ -316,13 +241,16 @@ fn read_metrics(
         (Some(b), None) => format!("{b} fp32"),
         _ => "unrecorded".to_string(),
     };
-    Ok(Some(CellMetrics { classes: raw.classes, selected, correction_rate: raw.correction_rate, arithmetic }))
+    Ok(CellMetrics { classes: raw.classes, selected, correction_rate: raw.correction_rate, arithmetic })
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ReportError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ReportError::Read { path: path.to_path_buf(), source })?;
-    serde_json::from_str(&text).map_err(|source| ReportError::Json { path: PathBuf::from(path), source })
+/// The report's error for a file that cannot be read or parsed.
+fn report_error(e: ArtifactError) -> ReportError {
+    match e {
+        ArtifactError::Read { path, source } => ReportError::Read { path, source },
+        ArtifactError::Parse { path, source, .. } => ReportError::Json { path, source },
+        other => ReportError::Plan { path: PathBuf::new(), reason: other.to_string() },
+    }
 }
 
 fn is_scalar(value: &Value) -> bool {

@@ -1,8 +1,8 @@
 //! Report stage of the grefel pipeline: turns a finished (or partly finished) sweep directory
 //! into paper-ready tables and figures under `DIR/report/`, byte-identical on every rerun.
 //!
-//! Input: `DIR/plan.json` (axes and cells) and `DIR/cells/<id>/metrics.json` for every finished
-//! cell. The first non-seed axis gives the table rows, the second (if any) the columns; the
+//! Input: `DIR/plan.json` (axes and cells) and `DIR/cells/<id>/cell.json` for every finished
+//! cell (grefel-artifacts' `SweepPlan` and `CellMetrics`). The first non-seed axis gives the table rows, the second (if any) the columns; the
 //! `seed` axis is averaged over. All numbers are percentages of the chosen split and head
 //! ([`ReportConfig`]).
 //!
@@ -35,7 +35,7 @@ pub use aggregate::{GridEntry, Metric, ResultTable, Stat};
 pub use config::{Head, ReportConfig, Split};
 pub use error::ReportError;
 pub use figures::{FIGURE_HEIGHT, FIGURE_WIDTH};
-pub use input::{CELLS_DIR, METRICS_FILE, PLAN_FILE, SEED_AXIS};
+pub use input::{CELL_METRICS, CELLS_DIR, PLAN_FILE, SEED_AXIS};
 
 use input::{ReliabilityBin, Sweep};
 use scene::Scene;
@@ -241,7 +241,7 @@ fn pool(dir: &Path, sweep: &Sweep, best: &BestEntry) -> Result<Pooled, ReportErr
             pooled = Some((m.classes.clone(), s.confusion.counts.clone(), s.reliability.clone()));
             continue;
         };
-        let path = dir.join(CELLS_DIR).join(&cell.id).join(METRICS_FILE);
+        let path = dir.join(CELLS_DIR).join(&cell.id).join(CELL_METRICS);
         if *classes != m.classes {
             let reason = format!("its classes differ from those of cell `{}`, another seed", best.cells[0]);
             return Err(ReportError::Metrics { path, reason });

@@ -62,7 +62,9 @@ fn metrics(id: &str, coords: &Value, acc: f64, seed: u64, correction_rate: Optio
         "cell": id, "coords": coords, "classes": CLASSES,
         "test": {"primary": split_metrics(acc, ece, seed), "corrected": split_metrics(acc, ece, seed)},
         "val": {"primary": split_metrics(acc, ece, seed), "corrected": split_metrics(acc, ece, seed)},
-        "correction_rate": correction_rate, "seconds": 31.5
+        "run": "0123456789abcdef", "best_epoch": 1, "correction_rate": correction_rate,
+        "correction_rate_corrected": correction_rate, "flipped": correction_rate.map(|_| 12),
+        "noise_realised_rate": correction_rate.map(|_| 0.1), "seconds": 31.5
     })
 }
 
@@ -72,7 +74,7 @@ fn write_json(path: &Path, value: &Value) {
 }
 
 fn metrics_path(dir: &Path, id: &str) -> PathBuf {
-    dir.join("cells").join(id).join("metrics.json")
+    dir.join("cells").join(id).join(grefel_report::CELL_METRICS)
 }
 
 /// k = 4, 5, 6 x noise = 0.1, 0.3 x seed = 0, 1, every cell finished. Returns the cell ids in
@@ -394,8 +396,8 @@ fn malformed_plans_are_errors_naming_the_plan() {
 
     let three_axes = json!({
         "axes": [
-            {"name": "k", "values": [4]}, {"name": "noise", "values": [0.1]},
-            {"name": "lr", "values": [0.001]}, {"name": "seed", "values": [0]}
+            {"name": "k", "key": "k", "values": [4]}, {"name": "noise", "key": "noise", "values": [0.1]},
+            {"name": "lr", "key": "lr", "values": [0.001]}, {"name": "seed", "key": "seed", "values": [0]}
         ],
         "cells": []
     });
@@ -405,7 +407,7 @@ fn malformed_plans_are_errors_naming_the_plan() {
     assert!(err.to_string().contains("3 non-seed axes (k, noise, lr)"), "{err}");
 
     let off_grid = json!({
-        "axes": [{"name": "k", "values": [4, 5]}],
+        "axes": [{"name": "k", "key": "k", "values": [4, 5]}],
         "cells": [{"id": "a", "coords": {"k": 7}, "config": {}}]
     });
     write_json(&plan, &off_grid);
@@ -413,7 +415,7 @@ fn malformed_plans_are_errors_naming_the_plan() {
     assert!(err.to_string().contains("cell `a` has k = 7, which is not a value of that axis"), "{err}");
 
     let escaping_id = json!({
-        "axes": [{"name": "k", "values": [4]}],
+        "axes": [{"name": "k", "key": "k", "values": [4]}],
         "cells": [{"id": "../x", "coords": {"k": 4}, "config": {}}]
     });
     write_json(&plan, &escaping_id);

@@ -140,7 +140,7 @@ impl Label {
 
 /// A class view: which canonical classes a model sees, and at which output index.
 ///
-/// Samples outside the view are dropped, never remapped (spec §7.2).
+/// Samples outside the view are dropped, never remapped (docs/datasets.md §7.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClassView {
@@ -418,7 +418,7 @@ mod tests {
 
     #[test]
     fn spec_mapping_table() {
-        // Spec §7.3, one row per encoding: the native token of neutral, happy, sad, surprise,
+        // docs/datasets.md §7.3, one row per encoding: the native token of neutral, happy, sad, surprise,
         // fear, disgust, anger (in canonical order).
         let rows: [(&LabelMap, [&str; 7]); 9] = [
             (&AFFECTNET, ["0", "1", "2", "3", "4", "5", "6"]),

@@ -124,7 +124,7 @@ pub fn bucket_elements(device_spec: &str) -> usize {
     if device_spec.trim().to_ascii_lowercase().starts_with("cuda") { usize::MAX } else { CPU_BUCKET_ELEMENTS }
 }
 
-/// The CPU buffer size (`bench train --adam-bucket`, paper preset on 2 cores: see README).
+/// The CPU buffer size (`bench train --adam-bucket`, paper preset on 2 cores: see docs/performance.md).
 pub const CPU_BUCKET_ELEMENTS: usize = 1 << 16;
 
 /// One flat buffer of `parts` (the part itself when it is alone: no copy).

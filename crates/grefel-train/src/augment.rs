@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::TrainError;
 
-/// ImageNet channel means (spec §2.1).
+/// ImageNet channel means (docs/method.md §2.1).
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
-/// ImageNet channel standard deviations (spec §2.1).
+/// ImageNet channel standard deviations (docs/method.md §2.1).
 pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 
 /// iBUG-68 left/right permutation: point `i` of a mirrored face is point `FLIP_68[i]` of the
@@ -44,7 +44,7 @@ const fn flip_permutation() -> [usize; NUM_LANDMARKS] {
     p
 }
 
-/// Training augmentation (defaults: POSTER++/ARBEx, spec §4.1–§4.2).
+/// Training augmentation (defaults: POSTER++/ARBEx, docs/method.md §4.1–§4.2).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AugmentConfig {

@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
+use grefel_artifacts::Provenance;
 use grefel_model::burn::module::Module;
 use grefel_model::burn::store::ModuleRecord;
 use grefel_model::burn::tensor::{Bytes, Device};
@@ -23,40 +24,13 @@ use serde_json::{Number, Value};
 
 use crate::TrainError;
 use crate::adam::Adam;
-use crate::metrics::Metrics;
-use crate::run::write_json;
 
 /// Folder of the checkpoints inside a run folder.
 pub const CHECKPOINT_DIR: &str = "checkpoints";
 /// The latest training state.
 pub const STATE_FILE: &str = "state.json";
 
-/// Training figures of one epoch (no wall times: they go to the log and `timing.json`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct EpochLog {
-    /// Epoch (0-based).
-    pub epoch: usize,
-    /// Learning rate used.
-    pub lr: f64,
-    /// Trust t at the end of the epoch.
-    pub trust: f32,
-    /// Samples presented.
-    pub samples: usize,
-    /// Mean total loss over the epoch's batches.
-    pub loss: f64,
-    /// Mean classification loss.
-    pub loss_cls: f64,
-    /// Mean anchor loss.
-    pub loss_anchor: f64,
-    /// Mean center loss.
-    pub loss_center: f64,
-    /// Training accuracy of p against the (possibly noisy) training labels.
-    pub train_accuracy: f64,
-    /// Validation metrics of p.
-    pub val_primary: Metrics,
-    /// Validation metrics of ŷ.
-    pub val_corrected: Metrics,
-}
+pub use grefel_artifacts::EpochLog;
 
 /// The best epoch so far.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -81,7 +55,7 @@ pub struct TrainState {
     /// One entry per finished epoch.
     pub history: Vec<EpochLog>,
     /// Resolved configuration, class names, dataset hash, code version, seeds.
-    pub provenance: Value,
+    pub provenance: Provenance,
     /// Model file of the latest epoch and its SHA-256.
     pub model_file: String,
     /// SHA-256 of the model file.
@@ -96,7 +70,7 @@ pub struct TrainState {
 
 impl TrainState {
     /// The state before the first epoch.
-    pub fn new(provenance: Value) -> Self {
+    pub fn new(provenance: Provenance) -> Self {
         Self {
             epochs_done: 0,
             iteration: 0,
@@ -175,7 +149,7 @@ pub fn save(run_dir: &Path, model: &Grefel, optim: &Adam, state: &mut TrainState
     let spath = dir.join(STATE_FILE);
     let value =
         serde_json::to_value(&*state).map_err(|source| TrainError::Json { path: spath.clone(), source })?;
-    write_json(&spath, &encode_floats(value))?;
+    grefel_artifacts::write_json(&spath, &encode_floats(value))?;
     // Clean up files no state refers to any more (best effort: stale files are harmless).
     let keep = [Some(mname), Some(oname), state.best_model_file.clone()];
     if let Ok(entries) = std::fs::read_dir(&dir) {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use grefel_experiments::NoiseSpec;
 use grefel_model::{ModelConfig, Precision};
-use grefel_schema::ClassView;
+use grefel_schema::{ClassView, DatasetName};
 use grefel_shards::Manifest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -22,7 +22,7 @@ pub use crate::sampler::SamplingConfig;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OptimizerConfig {
-    /// Learning rate of epoch 0 (3e-4, spec §7 #18).
+    /// Learning rate of epoch 0 (3e-4, docs/method.md §7 #18).
     pub lr: f64,
     /// Per-epoch decay factor γ: the learning rate of epoch e is `lr·γ^e` (0.995).
     pub lr_decay: f64,
@@ -52,15 +52,7 @@ impl Default for OptimizerConfig {
     }
 }
 
-/// Which output selects the best epoch on the validation split.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Selection {
-    /// Accuracy of the primary distribution p.
-    Primary,
-    /// Accuracy of the corrected distribution ŷ.
-    Corrected,
-}
+pub use grefel_artifacts::Selection;
 
 /// What happens to rows whose landmarks the landmark stage flags (`fallback_box`: no face was
 /// found and the points were predicted on the inset box; `outside_image`).
@@ -192,8 +184,8 @@ pub struct TrainSettings {
 /// A validated configuration; [`TrainConfig::resolved`] is its canonical JSON.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
-    /// Dataset name.
-    pub dataset: String,
+    /// Dataset name, validated.
+    pub dataset: DatasetName,
     /// Preset the model configuration started from (informational).
     pub preset: String,
     /// The full model configuration (class count set from the view).
@@ -289,17 +281,8 @@ impl TrainSettings {
     /// adapter ([`TrainSettings::validate_for`]) an unset class view is `basic7`.
     pub fn validate(self) -> Result<TrainConfig, TrainError> {
         let class_view = self.class_view.unwrap_or(ClassView::Basic7);
-        let name_ok = !self.dataset.is_empty()
-            && self
-                .dataset
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if !name_ok {
-            return Err(TrainError::config(
-                "dataset",
-                format!("`{}` must be lower-case letters, digits, `-` or `_`", self.dataset),
-            ));
-        }
+        let dataset = DatasetName::new(self.dataset.clone())
+            .map_err(|e| TrainError::config("dataset", e.to_string()))?;
         let preset = ModelConfig::preset(&self.preset)?;
         let mut model_json = serde_json::to_value(&preset).map_err(TrainError::ConfigParse)?;
         let view_classes = class_view.num_classes();
@@ -366,7 +349,7 @@ impl TrainSettings {
             ));
         }
         Ok(TrainConfig {
-            dataset: self.dataset,
+            dataset,
             preset: self.preset,
             model,
             class_view,

@@ -110,33 +110,7 @@ impl SplitData {
     }
 }
 
-/// Where the 68 points of the used rows came from.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct LandmarkUse {
-    /// Rows whose points are in the `samples` table (ground truth or the dataset's own).
-    pub from_samples: u64,
-    /// Rows whose points come from the landmark stage.
-    pub from_stage: u64,
-    /// Used rows per quality flag.
-    pub by_quality: BTreeMap<String, u64>,
-    /// Rows dropped by `landmark_quality = "drop"`, per flag.
-    pub quality_dropped: BTreeMap<String, u64>,
-    /// Content hash of the landmark shards joined, when the stage's output was read.
-    pub stage_content_hash: Option<String>,
-}
-
-/// What a noisy-label file matched.
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct NoiseFileUse {
-    /// The file's name.
-    pub name: String,
-    /// Training samples given a label from the file.
-    pub matched: u64,
-    /// Training samples the file does not mention (they keep their clean label).
-    pub missing_from_file: u64,
-    /// File lines naming no training sample.
-    pub unknown_names: u64,
-}
+pub use grefel_artifacts::{LandmarkUse, NoiseFileUse};
 
 /// What loading did, for the run log and `metrics.json`.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -180,6 +154,29 @@ pub struct LoadReport {
     pub decoded_bytes: u64,
     /// Seconds spent reading and decoding.
     pub seconds: f64,
+}
+
+impl LoadReport {
+    /// The `dataset` block of the run's metrics.
+    pub fn dataset_use(&self, name: &str) -> grefel_artifacts::DatasetUse {
+        grefel_artifacts::DatasetUse {
+            name: name.to_string(),
+            adapter: self.adapter.clone(),
+            protocol: self.protocol.clone(),
+            rows: self.rows,
+            samples: self.samples.iter().map(|(k, &v)| (k.clone(), v as u64)).collect(),
+            outside_view: self.outside_view,
+            without_landmarks: self.without_landmarks,
+            landmarks: self.landmarks.clone(),
+            unused: self.unused.clone(),
+            selection: self.selection.clone(),
+            val_carved_from_train: self.val_carved_from_train,
+            noise_key: self.noise_key.clone(),
+            noise_file: self.noise_file.clone(),
+            noise_realised_rate: self.noise_realised_rate,
+            soft_targets: self.soft_targets,
+        }
+    }
 }
 
 /// A dataset loaded for one training run.
@@ -236,8 +233,8 @@ fn stage_points(
     missing: u64,
 ) -> Result<StagePoints, TrainError> {
     let dir = data_dir.join(&config.dataset).join(LANDMARKS_DIR);
-    let err = |reason: String| TrainError::Data { dataset: config.dataset.clone(), reason };
-    let command = landmarks_command(&config.dataset, data_dir);
+    let err = |reason: String| TrainError::Data { dataset: config.dataset.to_string(), reason };
+    let command = landmarks_command(config.dataset.as_str(), data_dir);
     let Some(m) = LandmarkManifest::read(&dir)? else {
         return Err(err(format!(
             "preset `{}` needs 68 landmarks; {missing} rows have none in the samples table and the landmark stage has not run ({} has no manifest.json): run `{command}`",
@@ -299,7 +296,7 @@ pub fn check(config: &TrainConfig, data_dir: &Path) -> Result<LoadReport, TrainE
 fn gather(config: &TrainConfig, data_dir: &Path, draw_noise: bool) -> Result<Gathered, TrainError> {
     let dir = data_dir.join(&config.dataset);
     let manifest = Manifest::read(&dir)?.ok_or_else(|| TrainError::MissingDataset { dir: dir.clone() })?;
-    let data_err = |reason: String| TrainError::Data { dataset: config.dataset.clone(), reason };
+    let data_err = |reason: String| TrainError::Data { dataset: config.dataset.to_string(), reason };
     if manifest.table != SAMPLES_TABLE || manifest.schema_version != SAMPLES_SCHEMA_VERSION {
         return Err(data_err(format!(
             "{} describes table `{}` v{} (this build reads `{SAMPLES_TABLE}` v{SAMPLES_SCHEMA_VERSION}): prepare the dataset again with `cargo xtask prepare --dataset {} --root <its root> --out {} --name {}`",
@@ -313,7 +310,7 @@ fn gather(config: &TrainConfig, data_dir: &Path, draw_noise: bool) -> Result<Gat
     }
     let protocol = Protocol::of(&manifest.adapter)?;
     let view = config.class_view;
-    protocol.check_view(&config.dataset, view)?;
+    protocol.check_view(config.dataset.as_str(), view)?;
     let records: Vec<SampleRecord> = manifest
         .shards
         .par_iter()
@@ -436,7 +433,7 @@ fn gather(config: &TrainConfig, data_dir: &Path, draw_noise: bool) -> Result<Gat
     let noisy = if let Some(spec) = config.noise.as_ref().filter(|_| draw_noise) {
         let (key, draw) = noise::materialise(
             &dir,
-            &config.dataset,
+            config.dataset.as_str(),
             &manifest.content_hash,
             view.name(),
             view.classes(),

@@ -101,6 +101,9 @@ pub enum TrainError {
     /// Noise injection or loading failed.
     #[error(transparent)]
     Noise(#[from] grefel_experiments::ExperimentError),
+    /// A run file could not be read or written.
+    #[error(transparent)]
+    Artifact(#[from] grefel_artifacts::ArtifactError),
 }
 
 impl TrainError {

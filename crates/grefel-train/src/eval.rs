@@ -5,12 +5,11 @@
 use grefel_model::Grefel;
 use grefel_model::burn::tensor::{Device, Tensor, TensorData};
 use grefel_schema::table::NUM_LANDMARKS;
-use serde::Serialize;
 
 use crate::TrainError;
 use crate::data::SplitData;
 use crate::loader::{BatchSpec, chunk, prefetch};
-use crate::metrics::{Evaluator, Metrics};
+use crate::metrics::{Evaluator, OutputMetrics};
 
 /// The two evaluations of one split.
 #[derive(Clone, Debug)]
@@ -25,26 +24,11 @@ pub struct SplitEval {
     pub probs_corrected: Vec<f32>,
 }
 
-/// Per-sample predictions of a split, column-wise (for reliability diagrams).
-#[derive(Clone, Debug, Serialize)]
-pub struct Predictions {
-    /// The split.
-    pub split: String,
-    /// Class names in output order.
-    pub classes: Vec<String>,
-    /// Sample ids.
-    pub sample_id: Vec<String>,
-    /// True class index.
-    pub label: Vec<usize>,
-    /// p per sample.
-    pub primary: Vec<Vec<f32>>,
-    /// ŷ per sample.
-    pub corrected: Vec<Vec<f32>>,
-}
+pub use grefel_artifacts::Predictions;
 
 impl SplitEval {
     /// Metrics of both outputs.
-    pub fn metrics(&self) -> (Metrics, Metrics) {
+    pub fn metrics(&self) -> (OutputMetrics, OutputMetrics) {
         (self.primary.metrics(), self.corrected.metrics())
     }
 

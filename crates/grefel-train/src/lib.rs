@@ -13,12 +13,12 @@
 //!   macro-F1, NLL, ECE for the primary and the corrected outputs;
 //! - [`checkpoint`]: burnpack checkpoints with provenance, resume;
 //! - [`run`]: run folders named by the configuration's hash;
-//! - [`train()`]: the entry point;
-//! - [`cell`]: the sweep-cell runner (one training run per cell, compact cell metrics).
+//! - [`train()`]: the entry point.
+//!
+//! The files a run writes are the typed artifacts of `grefel-artifacts`.
 
 pub mod adam;
 pub mod augment;
-pub mod cell;
 pub mod checkpoint;
 pub mod config;
 pub mod data;
@@ -82,8 +82,8 @@ pub struct RunResult {
     pub run_id: String,
     /// How the call ended.
     pub status: RunStatus,
-    /// Contents of `metrics.json` (`null` when stopped early).
-    pub metrics: serde_json::Value,
+    /// Contents of `metrics.json` (`None` when stopped early).
+    pub metrics: Option<grefel_artifacts::RunMetrics>,
     /// Training images per second in this call.
     pub images_per_second: f64,
     /// Wall time of the call.
@@ -93,35 +93,34 @@ pub struct RunResult {
 impl RunResult {
     /// The one-line summary the command line prints.
     pub fn summary_line(&self) -> String {
-        let m = &self.metrics;
-        let f = |v: &serde_json::Value| v.as_f64().map_or_else(|| "-".to_string(), |x| format!("{:.4}", x));
         let dir = self.run_dir.display();
-        match self.status {
-            RunStatus::Stopped { epochs_done } => {
-                format!(
-                    "train: stopped after {epochs_done} epochs ({:.0} img/s, {:.1}s), resumable -> {dir}",
-                    self.images_per_second, self.seconds
-                )
+        let speed = format!("{:.0} img/s, {:.1}s", self.images_per_second, self.seconds);
+        let m = match (&self.metrics, self.status) {
+            (_, RunStatus::Stopped { epochs_done }) => {
+                return format!("train: stopped after {epochs_done} epochs ({speed}), resumable -> {dir}");
             }
-            status => format!(
-                "train {}: {} rows, {} epochs, best selection acc {} (epoch {}), evaluated on {}: acc p {} / ŷ {}, mean class acc p {}, macro-F1 p {}, ECE p {}, {} -> {dir}",
-                m["dataset"]["name"].as_str().unwrap_or("?"),
-                m["dataset"]["rows"],
-                m["epochs"],
-                f(&m["best_val_accuracy"]),
-                m["best_epoch"].as_u64().map_or(0, |e| e + 1),
-                m["evaluation_split"].as_str().unwrap_or("test"),
-                f(&m["test"]["primary"]["accuracy"]),
-                f(&m["test"]["corrected"]["accuracy"]),
-                f(&m["test"]["primary"]["mean_class_accuracy"]),
-                f(&m["test"]["primary"]["macro_f1"]),
-                f(&m["test"]["primary"]["ece"]),
-                if status == RunStatus::AlreadyFinished {
-                    "up to date, nothing to do".to_string()
-                } else {
-                    format!("{:.0} img/s, {:.1}s", self.images_per_second, self.seconds)
-                },
-            ),
-        }
+            (None, _) => return format!("train: finished ({speed}) -> {dir}"),
+            (Some(m), _) => m,
+        };
+        let (p, y) = (&m.test.primary, &m.test.corrected);
+        format!(
+            "train {}: {} rows, {} epochs, best selection acc {:.4} (epoch {}), evaluated on {}: acc p {:.4} / ŷ {:.4}, mean class acc p {:.4}, macro-F1 p {:.4}, ECE p {:.4}, {} -> {dir}",
+            m.dataset.name,
+            m.dataset.rows,
+            m.epochs,
+            m.best_val_accuracy,
+            m.best_epoch + 1,
+            m.evaluation_split,
+            p.accuracy,
+            y.accuracy,
+            p.mean_class_accuracy,
+            p.macro_f1,
+            p.ece,
+            if self.status == RunStatus::AlreadyFinished {
+                "up to date, nothing to do".to_string()
+            } else {
+                speed
+            },
+        )
     }
 }

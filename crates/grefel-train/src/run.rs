@@ -10,20 +10,13 @@
 
 use std::path::{Path, PathBuf};
 
+use grefel_artifacts::files::{RUN_CONFIG, RUN_METRICS, RUN_TIMING};
+use grefel_artifacts::io::to_json_bytes;
+use grefel_artifacts::{RunDocument, RunMetrics, RunTiming, read_json_if_exists};
 use grefel_shards::atomic;
 use grefel_shards::hash::sha256_hex;
-use serde_json::{Value, json};
 
 use crate::{TrainConfig, TrainError};
-
-/// The resolved configuration of the run (written first).
-pub const CONFIG_FILE: &str = "config.json";
-/// The evaluation results (written last; their presence means the run is finished).
-pub const METRICS_FILE: &str = "metrics.json";
-/// Per-sample test predictions of both outputs.
-pub const PREDICTIONS_FILE: &str = "predictions.json";
-/// Wall times and throughput (kept out of `metrics.json`, which is reproducible to the byte).
-pub const TIMING_FILE: &str = "timing.json";
 
 /// An opened run folder.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,35 +41,42 @@ pub fn backend_kind(device: &str) -> &'static str {
 }
 
 /// The document that identifies a run: what is trained, on which exact data, on which backend.
-pub fn run_document(config: &TrainConfig, dataset_content_hash: &str, backend: &str) -> Value {
-    json!({ "train": config.resolved(), "dataset_content_hash": dataset_content_hash, "backend": backend })
+pub fn run_document(config: &TrainConfig, dataset_content_hash: &str, backend: &str) -> RunDocument {
+    RunDocument {
+        train: config.resolved(),
+        dataset_content_hash: dataset_content_hash.into(),
+        backend: Some(backend.into()),
+    }
 }
 
 /// The id a run of `config` had before the backend was part of the run document.
 pub fn legacy_run_id(config: &TrainConfig, dataset_content_hash: &str) -> String {
-    run_id(&json!({ "train": config.resolved(), "dataset_content_hash": dataset_content_hash }))
+    run_id(&RunDocument {
+        train: config.resolved(),
+        dataset_content_hash: dataset_content_hash.into(),
+        backend: None,
+    })
 }
 
 /// The backend a finished run recorded (`timing.json`'s device), if it says.
 pub fn recorded_backend(dir: &Path) -> Option<&'static str> {
-    let text = std::fs::read(dir.join(TIMING_FILE)).ok()?;
-    let timing: Value = serde_json::from_slice(&text).ok()?;
-    timing["device"].as_str().map(backend_kind)
+    let timing: RunTiming = read_json_if_exists(&dir.join(RUN_TIMING)).ok()??;
+    Some(backend_kind(&timing.device))
 }
 
 /// Other runs under `runs_dir` of the same configuration and data on another backend: `(id,
 /// backend)`, sorted by id.
-pub fn same_config_elsewhere(runs_dir: &Path, document: &Value) -> Vec<(String, String)> {
+pub fn same_config_elsewhere(runs_dir: &Path, document: &RunDocument) -> Vec<(String, String)> {
     let Ok(entries) = std::fs::read_dir(runs_dir) else { return Vec::new() };
     let mut out: Vec<(String, String)> = entries
         .flatten()
         .filter_map(|e| {
-            let text = std::fs::read(e.path().join(CONFIG_FILE)).ok()?;
-            let other: Value = serde_json::from_slice(&text).ok()?;
-            let same = other["train"] == document["train"]
-                && other["dataset_content_hash"] == document["dataset_content_hash"]
-                && other["backend"] != document["backend"];
-            let backend = other["backend"].as_str().map(str::to_string).or_else(|| {
+            // Folders that are not runs (or unreadable ones) are not runs of this configuration.
+            let other: RunDocument = read_json_if_exists(&e.path().join(RUN_CONFIG)).ok()??;
+            let same = other.train == document.train
+                && other.dataset_content_hash == document.dataset_content_hash
+                && other.backend != document.backend;
+            let backend = other.backend.clone().or_else(|| {
                 recorded_backend(&e.path())
                     .map(|b| format!("{b} (recorded before run ids named the backend)"))
             })?;
@@ -87,32 +87,23 @@ pub fn same_config_elsewhere(runs_dir: &Path, document: &Value) -> Vec<(String, 
     out
 }
 
-/// The id of a run document.
-pub fn run_id(document: &Value) -> String {
-    sha256_hex(document.to_string().as_bytes())[..16].to_string()
-}
-
-/// Pretty JSON with a trailing newline.
-pub fn to_json_bytes(value: &impl serde::Serialize, path: &Path) -> Result<Vec<u8>, TrainError> {
-    let mut text =
-        serde_json::to_vec_pretty(value).map_err(|source| TrainError::Json { path: path.into(), source })?;
-    text.push(b'\n');
-    Ok(text)
-}
-
-/// Writes `value` as pretty JSON to `path`, atomically.
-pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<(), TrainError> {
-    let bytes = to_json_bytes(value, path)?;
-    Ok(atomic::write_bytes(path, &bytes)?)
+/// The id of a run document: the hash of its canonical JSON form (keys sorted, so the id does not
+/// depend on the order of the struct's fields).
+pub fn run_id(document: &RunDocument) -> String {
+    let canonical = serde_json::to_value(document).map(|v| v.to_string()).unwrap_or_default();
+    sha256_hex(canonical.as_bytes())[..16].to_string()
 }
 
 /// Opens (creating if needed) the folder of `document` under `runs_dir`: writes `config.json`, or
 /// checks that the one there is identical.
-pub fn open(runs_dir: &Path, document: &Value) -> Result<RunDir, TrainError> {
+pub fn open(runs_dir: &Path, document: &RunDocument) -> Result<RunDir, TrainError> {
     let id = run_id(document);
     let dir = runs_dir.join(&id);
-    let path = dir.join(CONFIG_FILE);
-    let text = to_json_bytes(document, &path)?;
+    let path = dir.join(RUN_CONFIG);
+    // The canonical form (sorted keys), as the file has always been written.
+    let canonical =
+        serde_json::to_value(document).map_err(|source| TrainError::Json { path: path.clone(), source })?;
+    let text = to_json_bytes(&canonical, &path)?;
     match std::fs::read(&path) {
         Ok(existing) if existing == text => {}
         Ok(_) => return Err(TrainError::RunConflict { dir }),
@@ -122,10 +113,10 @@ pub fn open(runs_dir: &Path, document: &Value) -> Result<RunDir, TrainError> {
     Ok(RunDir { dir, id })
 }
 
-/// The metrics of a finished run, if it is finished.
-pub fn finished(dir: &Path) -> Option<Value> {
-    let text = std::fs::read(dir.join(METRICS_FILE)).ok()?;
-    serde_json::from_slice(&text).ok()
+/// The metrics of a finished run; `None` when it has not finished. Metrics that do not parse are
+/// an error (naming the file), not a silent retrain.
+pub fn finished(dir: &Path) -> Result<Option<RunMetrics>, TrainError> {
+    Ok(read_json_if_exists(&dir.join(RUN_METRICS))?)
 }
 
 /// The code version: `git describe --always --dirty` of the source tree when git can tell,
@@ -173,8 +164,12 @@ mod tests {
         let other = run_document(&other.validate().expect("valid"), "abc", "cpu");
         assert_ne!(run_id(&other), a.id, "the seed is part of the id");
         assert_ne!(run_id(&run_document(&cfg, "abd", "cpu")), a.id, "so is the data");
-        assert!(finished(&a.dir).is_none());
-        std::fs::write(a.dir.join(CONFIG_FILE), b"{}\n").expect("tamper");
+        assert!(finished(&a.dir).expect("readable").is_none());
+        std::fs::write(a.dir.join(RUN_METRICS), b"{}\n").expect("broken metrics");
+        let e = finished(&a.dir).expect_err("broken metrics are an error");
+        assert!(e.to_string().contains("metrics.json"), "{e}");
+        std::fs::remove_file(a.dir.join(RUN_METRICS)).expect("remove");
+        std::fs::write(a.dir.join(RUN_CONFIG), b"{}\n").expect("tamper");
         assert!(matches!(open(runs.path(), &doc), Err(TrainError::RunConflict { .. })));
         // The resolved configuration round-trips through the settings (a sweep cell's path).
         let back = TrainSettings::from_value(cfg.resolved()).expect("parse").validate().expect("valid");

@@ -1,6 +1,6 @@
-//! Epoch composition: a seeded shuffle of the training set, or ("data refinement", spec §7
-//! row 17) a per-epoch class-balanced subset; and the inverse-frequency class weights of spec
-//! §3.1, computed from the labels an epoch actually presents (noisy labels included).
+//! Epoch composition: a seeded shuffle of the training set, or ("data refinement", docs/method.md §7
+//! row 17) a per-epoch class-balanced subset; and the inverse-frequency class weights of
+//! docs/method.md §3.1, computed from the labels an epoch actually presents (noisy labels included).
 
 use grefel_schema::rng::SeedRng;
 use serde::{Deserialize, Serialize};
@@ -13,12 +13,12 @@ use crate::TrainError;
 pub struct SamplingConfig {
     /// Class-balanced epochs: `per_class` samples of every class per epoch.
     pub balanced: bool,
-    /// Samples per class and epoch when balanced (500 per spec §4.3 [T]).
+    /// Samples per class and epoch when balanced (500 per docs/method.md §4.3 [T]).
     pub per_class: usize,
     /// When balanced, top up classes smaller than `per_class` by drawing again (otherwise a
     /// small class contributes all its samples once).
     pub replacement: bool,
-    /// Weight the classification loss by inverse class frequency (spec §3.1).
+    /// Weight the classification loss by inverse class frequency (docs/method.md §3.1).
     pub class_weights: bool,
 }
 
@@ -50,7 +50,7 @@ pub fn class_counts(labels: &[usize], num_classes: usize) -> Vec<usize> {
 }
 
 /// Inverse-frequency weights `w_c = (N / C) / n_c` of the labels `labels` (0 for an absent
-/// class), as spec §3.1 defines them.
+/// class), as docs/method.md §3.1 defines them.
 pub fn class_weights(labels: &[usize], num_classes: usize) -> Vec<f32> {
     grefel_model::inverse_frequency_weights(&class_counts(labels, num_classes))
 }

@@ -5,21 +5,23 @@
 use std::path::Path;
 use std::time::Instant;
 
+use grefel_artifacts::files::{PREDICTIONS, RUN_METRICS, RUN_TIMING};
+use grefel_artifacts::{
+    NoiseCorrection, Provenance, RunMetrics, RunTiming, Seeds, Selection, SplitMetrics, write_json,
+};
 use grefel_model::burn::module::Module;
 use grefel_model::burn::tensor::{Tensor, TensorData};
 use grefel_model::{Grefel, Precision, device_from_str, is_flex, trust_ramp, with_precision};
 use grefel_schema::rng::derive_seed;
 use grefel_shards::Manifest;
-use serde_json::{Value, json};
 use tracing::info;
 
 use crate::adam::{self, Adam};
 use crate::checkpoint::{self, Best, EpochLog, TrainState};
-use crate::config::Selection;
 use crate::data::{self, class_names};
 use crate::eval::evaluate;
 use crate::loader::{BatchSpec, chunk, prefetch};
-use crate::run::{self, METRICS_FILE, PREDICTIONS_FILE, TIMING_FILE, write_json};
+use crate::run;
 use crate::sampler::{class_weights, epoch_order};
 use crate::step::{BatchTensors, StepContext, StepStats, train_step};
 use crate::{Progress, RunOptions, RunResult, RunStatus, TrainConfig, TrainError};
@@ -80,20 +82,20 @@ fn train_at_precision(
     let document = run::run_document(config, &manifest.content_hash, backend);
     let id = run::run_id(&document);
     let legacy = run::legacy_run_id(config, &manifest.content_hash);
-    let done = |id: String, metrics| RunResult {
+    let done = |id: String, metrics: RunMetrics| RunResult {
         run_dir: runs_dir.join(&id),
         run_id: id,
         status: RunStatus::AlreadyFinished,
-        metrics,
+        metrics: Some(metrics),
         images_per_second: 0.0,
         seconds: start.elapsed().as_secs_f64(),
     };
-    if let Some(metrics) = run::finished(&runs_dir.join(&id)) {
+    if let Some(metrics) = run::finished(&runs_dir.join(&id))? {
         info!(run = %id, backend, "metrics.json exists: run already finished, nothing to do");
         return Ok(done(id, metrics));
     }
     let legacy_dir = runs_dir.join(&legacy);
-    if let Some(metrics) = run::finished(&legacy_dir) {
+    if let Some(metrics) = run::finished(&legacy_dir)? {
         match run::recorded_backend(&legacy_dir) {
             Some(b) if b == backend => {
                 info!(run = %legacy, backend, "a finished run of this configuration on this backend (made before run ids named the backend): nothing to do");
@@ -151,15 +153,15 @@ fn train_at_precision(
         info!(key = %key, realised = format!("{rate:.4}"), "noisy training labels");
     }
     let classes = config.model.num_classes;
-    let provenance = json!({
-        "run_id": run.id,
-        "run": document,
-        "class_names": class_names(config.class_view),
-        "dataset": config.dataset,
-        "dataset_content_hash": manifest.content_hash,
-        "code_version": run::code_version(),
-        "seeds": { "root": config.seed, "noise": config.noise.map(|n| n.seed) },
-    });
+    let provenance = Provenance {
+        run_id: run.id.clone(),
+        run: document,
+        class_names: class_names(config.class_view),
+        dataset: config.dataset.to_string(),
+        dataset_content_hash: manifest.content_hash.clone(),
+        code_version: run::code_version(),
+        seeds: Seeds { root: config.seed, noise: config.noise.map(|n| n.seed) },
+    };
     let model = checkpoint::initial_model(&config.model, derive_seed(config.seed, "init"), &device)?;
     let o = &config.optimizer;
     let optim = Adam::new(o).with_bucket_elements(adam::bucket_elements(&options.device));
@@ -287,45 +289,55 @@ fn train_at_precision(
     if state.epochs_done < config.epochs {
         info!(epochs_done = state.epochs_done, "stopped as asked; the next call resumes");
         let status = RunStatus::Stopped { epochs_done: state.epochs_done };
-        return Ok(result(status, Value::Null, ips, start.elapsed().as_secs_f64()));
+        return Ok(result(status, None, ips, start.elapsed().as_secs_f64()));
     }
     let metrics = finish(config, &run.dir, &data, &base, &state, model, options)?;
     let seconds = start.elapsed().as_secs_f64();
-    let timing = json!({ "seconds": seconds, "train_seconds": train_seconds, "images": images,
-        "images_per_second": ips, "device": options.device, "epochs_this_call": epochs_this_call,
-        "cached_images": data.report.cached, "decoded_bytes": data.report.decoded_bytes,
-        "load_seconds": data.report.seconds });
-    write_json(&run.dir.join(TIMING_FILE), &timing)?;
-    write_json(&run.dir.join(METRICS_FILE), &metrics)?;
-    Ok(result(RunStatus::Finished, metrics, ips, seconds))
+    let timing = RunTiming {
+        seconds,
+        train_seconds,
+        images,
+        images_per_second: ips,
+        device: options.device.clone(),
+        epochs_this_call,
+        cached_images: data.report.cached,
+        decoded_bytes: data.report.decoded_bytes,
+        load_seconds: data.report.seconds,
+    };
+    write_json(&run.dir.join(RUN_TIMING), &timing)?;
+    write_json(&run.dir.join(RUN_METRICS), &metrics)?;
+    Ok(result(RunStatus::Finished, Some(metrics), ips, seconds))
 }
 
 /// Of the training labels that noise flipped, the share whose prediction (selected epoch, no
-/// augmentation) is the clean label: `null` without noise, else
-/// `{"flipped", "correction_rate" (p), "correction_rate_corrected" (ŷ)}`.
+/// augmentation) is the clean label: `None` without noise.
 fn correction(
     data: &data::Dataset,
     eval: &dyn Fn(&data::SplitData) -> Result<crate::eval::SplitEval, TrainError>,
-) -> Result<Value, TrainError> {
+) -> Result<Option<NoiseCorrection>, TrainError> {
     if data.report.noise_key.is_none() {
-        return Ok(Value::Null);
+        return Ok(None);
     }
     let flipped: Vec<usize> = (0..data.train.len())
         .filter(|&i| data.train.samples[i].label != data.train.samples[i].clean_label)
         .collect();
     if flipped.is_empty() {
-        return Ok(json!({ "flipped": 0, "correction_rate": null, "correction_rate_corrected": null }));
+        return Ok(Some(NoiseCorrection {
+            flipped: 0,
+            correction_rate: None,
+            correction_rate_corrected: None,
+        }));
     }
     let subset = data.train.subset(&flipped, |s| s.clean_label);
     let (p, y) = eval(&subset)?.metrics();
-    Ok(json!({
-        "flipped": flipped.len(),
-        "correction_rate": p.accuracy,
-        "correction_rate_corrected": y.accuracy,
+    Ok(Some(NoiseCorrection {
+        flipped: flipped.len() as u64,
+        correction_rate: Some(p.accuracy),
+        correction_rate_corrected: Some(y.accuracy),
     }))
 }
 
-/// Evaluates the selected epoch on val and test and builds `metrics.json` (also writes the test
+/// Evaluates the selected epoch on val and test and builds the run's metrics (also writes the test
 /// predictions).
 fn finish(
     config: &TrainConfig,
@@ -335,7 +347,7 @@ fn finish(
     state: &TrainState,
     model: Grefel,
     options: &RunOptions,
-) -> Result<Value, TrainError> {
+) -> Result<RunMetrics, TrainError> {
     let best = state.best.clone().ok_or_else(|| TrainError::Checkpoint {
         path: run_dir.join(checkpoint::CHECKPOINT_DIR),
         reason: "no epoch was evaluated".into(),
@@ -347,40 +359,23 @@ fn finish(
     };
     let (val, test) = (eval(&data.val)?, eval(&data.test)?);
     let names = class_names(config.class_view);
-    write_json(&run_dir.join(PREDICTIONS_FILE), &test.predictions("test", &data.test, names))?;
+    write_json(&run_dir.join(PREDICTIONS), &test.predictions("test", &data.test, names))?;
     let (vp, vc) = val.metrics();
     let (tp, tc) = test.metrics();
     let noise = correction(data, &eval)?;
-    let r = &data.report;
-    Ok(json!({
-        "provenance": state.provenance,
-        "dataset": {
-            "name": config.dataset,
-            "adapter": r.adapter,
-            "protocol": r.protocol,
-            "rows": r.rows,
-            "samples": r.samples,
-            "outside_view": r.outside_view,
-            "without_landmarks": r.without_landmarks,
-            "landmarks": r.landmarks,
-            "unused": r.unused,
-            "selection": r.selection,
-            "val_carved_from_train": r.val_carved_from_train,
-            "noise_key": r.noise_key,
-            "noise_file": r.noise_file,
-            "noise_realised_rate": r.noise_realised_rate,
-            "soft_targets": r.soft_targets,
-        },
-        "evaluation_split": r.evaluation_split,
-        "epochs": config.epochs,
-        "iterations": state.iteration,
-        "selection": config.selection,
-        "best_epoch": best.epoch,
-        "best_val_accuracy": best.val_accuracy,
-        "eval_trust": best.trust,
-        "val": { "primary": vp, "corrected": vc },
-        "test": { "primary": tp, "corrected": tc },
-        "noise": noise,
-        "history": state.history,
-    }))
+    Ok(RunMetrics {
+        provenance: state.provenance.clone(),
+        dataset: data.report.dataset_use(config.dataset.as_str()),
+        evaluation_split: data.report.evaluation_split.clone(),
+        epochs: config.epochs,
+        iterations: state.iteration,
+        selection: config.selection,
+        best_epoch: best.epoch,
+        best_val_accuracy: best.val_accuracy,
+        eval_trust: best.trust,
+        val: SplitMetrics { primary: vp, corrected: vc },
+        test: SplitMetrics { primary: tp, corrected: tc },
+        noise,
+        history: state.history.clone(),
+    })
 }

@@ -8,11 +8,13 @@
 use std::path::Path;
 use std::sync::Mutex;
 
+use grefel_artifacts::files::{
+    PREDICTIONS as PREDICTIONS_FILE, RUN_CONFIG as CONFIG_FILE, RUN_METRICS as METRICS_FILE,
+};
 use grefel_experiments::{NoiseProtocol, NoiseSpec};
 use grefel_ingest::split::SplitConfig;
 use grefel_ingest::{NoProgress as IngestQuiet, PrepareSettings, prepare};
 use grefel_synth::SynthConfig;
-use grefel_train::run::{CONFIG_FILE, METRICS_FILE, PREDICTIONS_FILE};
 use grefel_train::{NoProgress, RunOptions, RunStatus, TrainConfig, TrainSettings, train, train_with};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -62,26 +64,26 @@ fn training_is_deterministic_resumable_and_idempotent() {
     for file in [CONFIG_FILE, METRICS_FILE, PREDICTIONS_FILE] {
         assert!(a.run_dir.join(file).is_file(), "{file} missing");
     }
-    let history = a.metrics["history"].as_array().expect("history");
-    assert_eq!(history.len(), 2);
-    for epoch in history {
-        let loss = epoch["loss"].as_f64().expect("loss");
-        assert!(loss.is_finite(), "loss {loss}");
+    let am = a.metrics.as_ref().expect("finished runs have metrics");
+    assert_eq!(am.history.len(), 2);
+    for epoch in &am.history {
+        assert!(epoch.loss.is_finite(), "loss {}", epoch.loss);
     }
-    for output in ["primary", "corrected"] {
-        let m = &a.metrics["test"][output];
-        let acc = m["accuracy"].as_f64().expect("accuracy");
-        assert!((0.0..=1.0).contains(&acc), "{output} accuracy {acc}");
-        assert!(m["nll"].as_f64().is_some_and(f64::is_finite) && m["ece"].as_f64().is_some());
-        let total: u64 = m["confusion"]["counts"]
-            .as_array()
-            .expect("rows")
-            .iter()
-            .flat_map(|r| r.as_array().expect("row").iter().map(|v| v.as_u64().unwrap_or(0)))
-            .sum();
-        assert_eq!(total, m["samples"].as_u64().expect("samples"));
+    for (output, m) in [("primary", &am.test.primary), ("corrected", &am.test.corrected)] {
+        assert!((0.0..=1.0).contains(&m.accuracy), "{output} accuracy {}", m.accuracy);
+        assert!(m.nll.is_finite() && m.ece.is_finite());
+        assert_eq!(m.confusion.total(), m.samples);
     }
-    assert_eq!(a.metrics["provenance"]["class_names"][6], "anger");
+    assert_eq!(am.provenance.class_names[6], "anger");
+    // The file on disk is the typed document (floats aside, which serde_json parses to within
+    // one unit in the last place).
+    let stored: grefel_artifacts::RunMetrics =
+        grefel_artifacts::read_json(&a.run_dir.join(METRICS_FILE)).expect("metrics.json parses");
+    assert_eq!(stored.test.primary.confusion, am.test.primary.confusion);
+    assert_eq!(
+        (stored.best_epoch, stored.iterations, &stored.provenance.run_id),
+        (am.best_epoch, am.iterations, &am.provenance.run_id)
+    );
 
     let b = train(&cfg, &data, &tmp.path().join("runs-b"), "cpu", &NoProgress).expect("train b");
     assert_eq!(a.run_id, b.run_id, "same configuration, same run id");
@@ -119,8 +121,9 @@ fn training_is_deterministic_resumable_and_idempotent() {
         let dir = legacy_runs.join(&legacy_id);
         std::fs::create_dir_all(&dir).expect("mkdir");
         std::fs::copy(a.run_dir.join(METRICS_FILE), dir.join(METRICS_FILE)).expect("metrics");
-        let timing = serde_json::json!({ "device": device });
-        std::fs::write(dir.join(grefel_train::run::TIMING_FILE), timing.to_string()).expect("timing");
+        let timing = grefel_artifacts::RunTiming { device: device.into(), ..Default::default() };
+        grefel_artifacts::write_json(&dir.join(grefel_artifacts::files::RUN_TIMING), &timing)
+            .expect("timing");
     };
     copy("cpu");
     let reused = train(&cfg, &data, &legacy_runs, "cpu", &NoProgress).expect("legacy");
@@ -151,21 +154,21 @@ fn noise_sam_balanced_sampling_and_val_carve_out() {
     });
     let r = train(&cfg, &data, &tmp.path().join("runs"), "cpu", &NoProgress).expect("train");
     assert_eq!(r.status, RunStatus::Finished);
-    let d = &r.metrics["dataset"];
-    assert_eq!(d["val_carved_from_train"], true, "no val split: one is carved from train");
-    let key = d["noise_key"].as_str().expect("noise key");
+    let rm = r.metrics.as_ref().expect("metrics");
+    let d = &rm.dataset;
+    assert!(d.val_carved_from_train, "no val split: one is carved from train");
+    let key = d.noise_key.as_deref().expect("noise key");
     assert!(key.starts_with("symmetric-r0.200-s3-basic7-"), "{key}");
-    let rate = d["noise_realised_rate"].as_f64().expect("rate");
+    let rate = d.noise_realised_rate.expect("rate");
     assert!((rate - 0.2).abs() < 0.02, "realised noise {rate}");
     assert!(data.join(format!("noval/noise/{key}.parquet")).is_file(), "the draw is materialised");
-    let h = &r.metrics["history"][0];
-    let presented = h["samples"].as_u64().expect("samples");
+    let h = &rm.history[0];
+    let presented = h.samples;
     assert!(
         presented.is_multiple_of(8) && presented >= 6 * 8,
         "balanced epochs: per_class of each class ({presented})"
     );
-    assert!(h["loss"].as_f64().is_some_and(f64::is_finite));
-    let samples = &d["samples"];
-    let carved = samples["selection"].as_u64().expect("selection");
-    assert!(carved > 0 && carved < samples["train"].as_u64().expect("train"));
+    assert!(h.loss.is_finite());
+    let carved = d.samples["selection"];
+    assert!(carved > 0 && carved < d.samples["train"]);
 }

@@ -44,19 +44,17 @@ fn short_training_on_libtorch_cpu() {
     let data = tmp.path().join("data");
     let a = train(&cfg, &data, &tmp.path().join("runs-a"), "libtorch-cpu", &NoProgress).expect("train");
     assert_eq!(a.status, RunStatus::Finished);
-    for output in ["primary", "corrected"] {
-        let m = &a.metrics["test"][output];
-        let acc = m["accuracy"].as_f64().expect("accuracy");
-        let nll = m["nll"].as_f64().expect("nll");
-        assert!((0.0..=1.0).contains(&acc), "{output} accuracy {acc}");
-        assert!(nll.is_finite() && nll > 0.0, "{output} nll {nll}");
+    let am = a.metrics.as_ref().expect("metrics");
+    for (output, m) in [("primary", &am.test.primary), ("corrected", &am.test.corrected)] {
+        assert!((0.0..=1.0).contains(&m.accuracy), "{output} accuracy {}", m.accuracy);
+        assert!(m.nll.is_finite() && m.nll > 0.0, "{output} nll {}", m.nll);
     }
-    let history = a.metrics["history"].as_array().expect("history");
-    assert_eq!(history.len(), 2);
-    assert!(history.iter().all(|e| e["loss"].as_f64().is_some_and(f64::is_finite)));
+    assert_eq!(am.history.len(), 2);
+    assert!(am.history.iter().all(|e| e.loss.is_finite()));
 
     let b = train(&cfg, &data, &tmp.path().join("runs-b"), "libtorch-cpu", &NoProgress).expect("train again");
-    assert_eq!(a.metrics["test"], b.metrics["test"], "one seed, one backend: the same numbers");
+    let bm = b.metrics.as_ref().expect("metrics");
+    assert_eq!(am.test, bm.test, "one seed, one backend: the same numbers");
 }
 
 /// A run's id names its backend: one configuration on the default CPU backend and on libtorch CPU

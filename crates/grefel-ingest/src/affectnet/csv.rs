@@ -1,4 +1,4 @@
-//! AffectNet's original release (spec §1.1): `training.csv` (→ train) and `validation.csv`
+//! AffectNet's original release (docs/datasets.md §1.1): `training.csv` (→ train) and `validation.csv`
 //! (→ val), rows `subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,
 //! expression,valence,arousal`, image paths relative to `Manually_Annotated_Images/`.
 //!

@@ -1,4 +1,4 @@
-//! Folder-per-class AffectNet redistributions (spec §1.3): `<split>/<class>/<image>`, class
+//! Folder-per-class AffectNet redistributions (docs/datasets.md §1.3): `<split>/<class>/<image>`, class
 //! folders named by the AffectNet label integer (`0..7`; DAN's conversion of the `.npy`
 //! release). Split folders: `train/` → train; `val/`, `valid/`, `validation/` → val; `test/` →
 //! test (POSTER V2's 8-class copy calls the official validation set `test/`).

@@ -1,4 +1,4 @@
-//! AffectNet, in the three owner-derived layouts (spec §1.1–1.3), one variant each:
+//! AffectNet, in the three owner-derived layouts (docs/datasets.md §1.1–1.3), one variant each:
 //!
 //! - `csv`: the original release, `Manually_Annotated_file_lists/{training,validation}.csv` with
 //!   hash-named images under `Manually_Annotated_Images/` ([`csv`](mod@csv));
@@ -31,11 +31,11 @@ const EXPECTED: &str = "an AffectNet release: Manually_Annotated_file_lists/{tra
 /// An AffectNet layout.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Variant {
-    /// The original CSV release (§1.1).
+    /// The original CSV release (docs/datasets.md §1.1).
     Csv,
-    /// The `.npy` annotation release (§1.2).
+    /// The `.npy` annotation release (docs/datasets.md §1.2).
     Npy,
-    /// Folder-per-class redistributions (§1.3).
+    /// Folder-per-class redistributions (docs/datasets.md §1.3).
     Folders,
 }
 

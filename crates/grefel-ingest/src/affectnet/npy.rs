@@ -1,4 +1,4 @@
-//! AffectNet's later release (spec §1.2): `train_set/` and `val_set/` (`valid_set/` in some
+//! AffectNet's later release (docs/datasets.md §1.2): `train_set/` and `val_set/` (`valid_set/` in some
 //! copies, sometimes also `test_set/`), each with `images/<id>.<ext>` and
 //! `annotations/<id>_exp.npy` (expression), `_val.npy`, `_aro.npy` (valence, arousal) and
 //! `_lnd.npy` (68 landmarks, `x,y` interleaved, in image pixels).

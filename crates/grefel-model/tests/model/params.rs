@@ -1,4 +1,4 @@
-//! Parameter counts of the paper presets against spec §2.10.
+//! Parameter counts of the paper presets against docs/method.md §2.10.
 
 use grefel_model::{Grefel, ModelConfig};
 
@@ -20,7 +20,7 @@ fn paper_preset_parameter_counts_match_spec() {
     let (total, trainable, per_block) = model.parameter_counts();
     let b = |n: &str| block(&per_block, n);
 
-    // Spec §2.10 block by block.
+    // docs/method.md §2.10 block by block.
     within_1pct(b("ir50"), 17.61e6, "IR-50 3 stages");
     within_1pct(b("mobilefacenet"), 0.911e6, "MobileFaceNet trunk");
     let cross = b("image_convs") + b("landmark_proj") + b("cross_attention");
@@ -54,7 +54,7 @@ fn arbex_variant_parameter_counts_match_spec() {
     let b = |n: &str| block(&per_block, n);
     within_1pct(b("head"), 0.390e6, "ARBEx MLP head 768→384→192→96→8");
     within_1pct(b("anchors"), 0.061e6, "anchors 8·10·768");
-    // 0.019 M in the spec is rounded: 3·(768·8 + 8) + 4·(8·8 + 8) = 18,744.
+    // 0.019 M in docs/method.md §2.10 is rounded: 3·(768·8 + 8) + 4·(8·8 + 8) = 18,744.
     assert_eq!(b("attention"), 18_744);
     assert!((b("attention") as f64 / 1e6 - 0.019).abs() <= 0.0005, "rounds to 0.019 M");
     // "ARBEx trainable, IR-50 + MFN frozen: used in forward ≈ 25.7 M".

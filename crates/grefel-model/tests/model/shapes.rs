@@ -1,4 +1,4 @@
-//! Shape checkpoints of spec §8 for the paper preset, and the tiny preset end to end.
+//! Shape checkpoints of docs/method.md §8 for the paper preset, and the tiny preset end to end.
 
 use grefel_model::burn::tensor::{Distribution, Tensor};
 use grefel_model::{Grefel, ModelConfig};

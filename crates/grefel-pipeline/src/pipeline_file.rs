@@ -1,10 +1,13 @@
 //! Declarative pipeline files (`pipelines/*.toml`): each table is one stage's raw settings,
-//! validated once by that stage's crate.
+//! validated once by that stage's crate. `[synth]` draws the synthetic dataset, `[prepare]`
+//! normalises a dataset into shards, `[landmarks]` computes its 68 points, `[train]` is a
+//! training run's settings (and the base configuration of every cell of a sweep).
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
 use serde::Deserialize;
+
+use crate::PipelineError;
 
 /// A pipeline file.
 #[derive(Debug, Deserialize)]
@@ -52,11 +55,10 @@ pub struct LandmarksStage {
 
 impl Pipeline {
     /// Reads a pipeline file; relative paths in it are taken relative to `base`.
-    pub fn load(path: &Path, base: &Path) -> Result<Pipeline> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading pipeline {}", path.display()))?;
-        let mut p: Pipeline =
-            toml::from_str(&text).with_context(|| format!("parsing pipeline {}", path.display()))?;
+    pub fn load(path: &Path, base: &Path) -> Result<Pipeline, PipelineError> {
+        let fail = |reason: String| PipelineError::PipelineFile { path: path.to_path_buf(), reason };
+        let text = std::fs::read_to_string(path).map_err(|e| fail(format!("reading: {e}")))?;
+        let mut p: Pipeline = toml::from_str(&text).map_err(|e| fail(format!("parsing: {e}")))?;
         if let Some(s) = p.synth.as_mut() {
             s.root = base.join(&s.root);
         }
@@ -86,7 +88,7 @@ mod tests {
     /// its training settings are valid for that adapter's protocol.
     #[test]
     fn dataset_pipelines_are_valid() {
-        let root = crate::workspace_root();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         for adapter in grefel_ingest::adapter::ADAPTERS {
             let path = root.join(format!("pipelines/{adapter}.toml"));
             let p = Pipeline::load(&path, &root).unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));

@@ -1,21 +1,21 @@
 //! Sweep grids from text: integer ranges and lists (`4..12`, `4..=12`, `4,8,10`) and float lists
 //! (`0.1,0.2,0.3`). A range written `a..b` includes both ends, like `a..=b`.
 
-use crate::ExperimentError;
+use crate::PipelineError;
 
 const INT_EXAMPLES: &str = "`4..12` (both ends included), `4..=12`, `4,8,10`, `7`";
 const FLOAT_EXAMPLES: &str = "`0.1,0.2,0.3`, `0`, `0,0.05,0.11,0.2`";
 
 /// Parses an integer grid: a range `a..b` or `a..=b` (both include `b`), or a comma list.
 /// Values must be positive, distinct, and a range must not run backwards.
-pub fn parse_int_grid(what: &'static str, input: &str) -> Result<Vec<usize>, ExperimentError> {
+pub fn parse_int_grid(what: &'static str, input: &str) -> Result<Vec<usize>, PipelineError> {
     let err =
-        |reason: String| ExperimentError::Grid { what, input: input.into(), reason, examples: INT_EXAMPLES };
+        |reason: String| PipelineError::Grid { what, input: input.into(), reason, examples: INT_EXAMPLES };
     let text = input.trim();
     if text.is_empty() {
         return Err(err("empty".into()));
     }
-    let number = |s: &str| -> Result<usize, ExperimentError> {
+    let number = |s: &str| -> Result<usize, PipelineError> {
         let s = s.trim();
         let v: usize = s.parse().map_err(|_| err(format!("`{s}` is not a whole number")))?;
         if v == 0 {
@@ -38,13 +38,9 @@ pub fn parse_int_grid(what: &'static str, input: &str) -> Result<Vec<usize>, Exp
 }
 
 /// Parses a comma list of finite, non-negative floats below 1 (noise rates, smoothing ε).
-pub fn parse_rate_grid(what: &'static str, input: &str) -> Result<Vec<f64>, ExperimentError> {
-    let err = |reason: String| ExperimentError::Grid {
-        what,
-        input: input.into(),
-        reason,
-        examples: FLOAT_EXAMPLES,
-    };
+pub fn parse_rate_grid(what: &'static str, input: &str) -> Result<Vec<f64>, PipelineError> {
+    let err =
+        |reason: String| PipelineError::Grid { what, input: input.into(), reason, examples: FLOAT_EXAMPLES };
     if input.trim().is_empty() {
         return Err(err("empty".into()));
     }
@@ -65,8 +61,8 @@ pub fn parse_rate_grid(what: &'static str, input: &str) -> Result<Vec<f64>, Expe
 
 fn reject_duplicates<T: PartialEq + Copy + std::fmt::Display>(
     values: &[T],
-    err: impl Fn(T) -> ExperimentError,
-) -> Result<(), ExperimentError> {
+    err: impl Fn(T) -> PipelineError,
+) -> Result<(), PipelineError> {
     for (i, v) in values.iter().enumerate() {
         if values[..i].contains(v) {
             return Err(err(*v));

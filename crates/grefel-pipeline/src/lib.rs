@@ -1,0 +1,22 @@
+//! grefel-pipeline: the stages wired together, as a library the command line (`cargo xtask`) and
+//! the end-to-end tests call alike.
+//!
+//! - [`pipeline_file`]: the pipeline TOML files (`pipelines/*.toml`), one table per stage;
+//! - [`overrides`]: command-line overrides of a pipeline's `[train]` table;
+//! - [`grid`]: sweep grids from text (`4..12`, `0.1,0.2,0.3`);
+//! - [`sweep`]: a sweep request validated into a plan ([`plan_sweep`]) and run ([`run_sweep`]);
+//! - [`execute`]: running a frozen plan's unfinished cells over workers;
+//! - [`cell`]: the training runner of a cell and its record.
+
+pub mod cell;
+pub mod error;
+pub mod execute;
+pub mod grid;
+pub mod overrides;
+pub mod pipeline_file;
+pub mod sweep;
+
+pub use error::PipelineError;
+pub use overrides::TrainOverrides;
+pub use pipeline_file::Pipeline;
+pub use sweep::{PlannedSweep, SweepOutcome, SweepRequest, plan_sweep, run_sweep};

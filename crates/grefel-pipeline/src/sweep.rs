@@ -1,0 +1,312 @@
+//! Sweeps: a grid of training runs, resolved and frozen into a plan before anything runs, then
+//! executed cell by cell and reported.
+//!
+//! [`SweepRequest`] is what a sweep command asks for; [`plan_sweep`] validates it into a
+//! [`PlannedSweep`] (every cell a valid configuration, the data usable, the devices present:
+//! nothing is written when it fails); [`run_sweep`] freezes the plan, runs the unfinished cells
+//! and renders the report.
+
+use std::path::{Path, PathBuf};
+
+use grefel_artifacts::{Axis, Cell, CellMetrics, SweepPlan};
+use grefel_experiments::noise::{NoiseProtocol, NoiseSpec};
+use grefel_train::TrainSettings;
+use serde_json::Value;
+
+use crate::PipelineError;
+use crate::cell::TrainCellRunner;
+use crate::execute::{CellFailure, CellRunner, SweepSummary, run_plan};
+use crate::grid::{parse_int_grid, parse_rate_grid};
+
+/// The configuration key of K, the anchors per class.
+pub const ANCHORS_KEY: &str = "model.reliability.anchors_per_class";
+/// The configuration key of the label-smoothing ε.
+pub const SMOOTHING_KEY: &str = "model.loss.label_smoothing";
+/// The name (and key) of the replicate axis every sweep ends with.
+pub const SEED_AXIS: &str = "seed";
+
+/// What a sweep command asks for.
+#[derive(Clone, Debug)]
+pub struct SweepRequest {
+    /// The command's name, the prefix of the default sweep folder (`sweep-anchors`).
+    pub command: String,
+    /// The grid's axes (rows first, then columns); the seed axis is added.
+    pub axes: Vec<Axis>,
+    /// The training settings every cell starts from.
+    pub base: TrainSettings,
+    /// Label-noise rate of every cell (`Some(0.0)` when an axis sets it).
+    pub noise_rate: Option<f64>,
+    /// Protocol of drawn label noise.
+    pub noise_protocol: NoiseProtocol,
+    /// Seed of the noise draws (one draw per rate, shared by the replicates).
+    pub noise_seed: u64,
+    /// Replicates: seeds `0..seeds`.
+    pub seeds: u64,
+    /// The sweep folder; `None`: `<sweeps_dir>/<command>-<plan id>`.
+    pub out: Option<PathBuf>,
+    /// Where sweep folders go by default.
+    pub sweeps_dir: PathBuf,
+    /// The folder of the prepared datasets.
+    pub data: PathBuf,
+    /// Devices (`cpu`, `libtorch-cpu`, `cuda:N`), each at most once.
+    pub devices: Vec<String>,
+    /// Cells at once on the CPU backend (default: the number of cores).
+    pub jobs: Option<usize>,
+}
+
+/// A validated sweep, ready to run.
+#[derive(Clone, Debug)]
+pub struct PlannedSweep {
+    /// The plan (not yet frozen on disk).
+    pub plan: SweepPlan,
+    /// The sweep folder.
+    pub out: PathBuf,
+    /// One device name per worker.
+    pub workers: Vec<String>,
+    /// The folder of the prepared datasets.
+    pub data: PathBuf,
+    /// The base settings, noise applied.
+    pub settings: TrainSettings,
+}
+
+impl PlannedSweep {
+    /// The one-line description printed before a sweep runs.
+    pub fn describe(&self, command: &str) -> String {
+        let grid: Vec<String> =
+            self.plan.axes.iter().map(|a| format!("{} {}", a.name, values(&a.values))).collect();
+        format!(
+            "{command}: {} cells = {} on {} [{}], dataset {}, preset {}, {} epochs -> {}",
+            self.plan.cells.len(),
+            grid.join(" × "),
+            if self.workers.len() == 1 { "worker" } else { "workers" },
+            self.workers.join(", "),
+            self.settings.dataset,
+            self.settings.preset,
+            self.settings.epochs,
+            self.out.display()
+        )
+    }
+}
+
+/// What [`run_sweep`] did.
+#[derive(Debug)]
+pub struct SweepOutcome {
+    /// The cells run, skipped and failed.
+    pub summary: SweepSummary,
+    /// The report of every finished cell.
+    pub report: grefel_report::ReportSummary,
+}
+
+/// The `k` axis (`4..12`, `4,8,10`) of the anchors per class.
+pub fn anchors_axis(text: &str) -> Result<Axis, PipelineError> {
+    int_axis("k", ANCHORS_KEY, "--k", text)
+}
+
+/// A float axis (`0.1,0.2,0.3`) of fractions in [0, 1) named `name` over `key`.
+pub fn rate_axis(name: &str, key: &str, what: &'static str, text: &str) -> Result<Axis, PipelineError> {
+    let values = parse_rate_grid(what, text)?;
+    Ok(Axis { name: name.into(), key: key.into(), values: values.into_iter().map(Value::from).collect() })
+}
+
+fn int_axis(name: &str, key: &str, what: &'static str, text: &str) -> Result<Axis, PipelineError> {
+    let values = parse_int_grid(what, text)?;
+    Ok(Axis { name: name.into(), key: key.into(), values: values.into_iter().map(Value::from).collect() })
+}
+
+/// Parses `NAME=KEY=VALUES` or `KEY=VALUES` (NAME defaults to the key's last part): VALUES is
+/// an integer range (`4..12`) or a comma list of JSON scalars (numbers, `true`, strings).
+pub fn parse_axis(text: &str) -> Result<Axis, PipelineError> {
+    let bad = |reason: &str| PipelineError::Request(format!("axis `{text}`: {reason}"));
+    let parts: Vec<&str> = text.splitn(3, '=').collect();
+    let (name, key, values) = match parts[..] {
+        [key, values] => (key.rsplit('.').next().unwrap_or(key), key, values),
+        [name, key, values] => (name, key, values),
+        _ => return Err(bad("expected NAME=KEY=VALUES or KEY=VALUES")),
+    };
+    if key.is_empty() || name.is_empty() || key.split('.').any(str::is_empty) {
+        return Err(bad("empty name or key part"));
+    }
+    let values: Vec<Value> = if values.contains("..") {
+        parse_int_grid("--axis", values)?.into_iter().map(Value::from).collect()
+    } else {
+        values
+            .split(',')
+            .map(str::trim)
+            .map(|v| {
+                if v.is_empty() {
+                    return Err(bad("empty value"));
+                }
+                Ok(serde_json::from_str::<Value>(v).unwrap_or_else(|_| Value::from(v)))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    Ok(Axis { name: name.into(), key: key.into(), values })
+}
+
+/// Parses a noise protocol name.
+pub fn parse_noise_protocol(name: &str) -> Result<NoiseProtocol, PipelineError> {
+    match name {
+        "symmetric" => Ok(NoiseProtocol::Symmetric),
+        "class-dependent" => Ok(NoiseProtocol::ClassDependent),
+        other => Err(PipelineError::Request(format!(
+            "--noise-protocol {other}: expected symmetric or class-dependent"
+        ))),
+    }
+}
+
+/// Validates a request: the grid expanded with the seed axis, every cell a valid configuration,
+/// the devices present and the data usable by every distinct data set-up of the cells. Nothing
+/// is written.
+pub fn plan_sweep(request: &SweepRequest) -> Result<PlannedSweep, PipelineError> {
+    let mut settings = request.base.clone();
+    let mut axes = request.axes.clone();
+    if settings.noise_file.is_some()
+        && (request.noise_rate.is_some() || axes.iter().any(|a| a.key.starts_with("noise.")))
+    {
+        return Err(PipelineError::Request(
+            "--noise-file replaces the drawn label noise: it cannot be combined with a noise axis or --noise"
+                .into(),
+        ));
+    }
+    if let Some(rate) = request.noise_rate {
+        settings.noise = Some(NoiseSpec { protocol: request.noise_protocol, rate, seed: request.noise_seed });
+    }
+    if request.seeds == 0 {
+        return Err(PipelineError::Request("--seeds must be at least 1".into()));
+    }
+    axes.push(Axis {
+        name: SEED_AXIS.into(),
+        key: SEED_AXIS.into(),
+        values: (0..request.seeds).map(Value::from).collect(),
+    });
+    let base = serde_json::to_value(&settings)
+        .map_err(|e| PipelineError::Request(format!("serialising the training settings: {e}")))?;
+    let plan = SweepPlan::new(&base, axes)?;
+    // Every cell must be a valid configuration before anything runs.
+    for cell in &plan.cells {
+        TrainSettings::from_value(cell.config.clone())
+            .and_then(TrainSettings::validate)
+            .map_err(|source| PipelineError::Cell { cell: describe(cell), source })?;
+    }
+    let out = request
+        .out
+        .clone()
+        .unwrap_or_else(|| request.sweeps_dir.join(format!("{}-{}", request.command, plan_id(&plan))));
+    let workers = workers(&request.devices, request.jobs)?;
+    preflight(&plan, &request.data, &request.devices)?;
+    Ok(PlannedSweep { plan, out, workers, data: request.data.clone(), settings })
+}
+
+/// The id of a plan: the first 12 hex digits of the SHA-256 of its cell ids, in order.
+pub fn plan_id(plan: &SweepPlan) -> String {
+    let ids: String = plan.cells.iter().map(|c| c.id.as_str()).collect();
+    grefel_shards::hash::sha256_hex(ids.as_bytes())[..12].to_string()
+}
+
+/// Freezes the plan, runs every unfinished cell (logging each) and renders the report of every
+/// finished cell. Failed cells are logged and listed in the summary; the report covers the
+/// others (the caller turns failures into [`PipelineError::CellsFailed`] once it has shown it).
+pub fn run_sweep(planned: &PlannedSweep) -> Result<SweepOutcome, PipelineError> {
+    let runner = Logged { inner: TrainCellRunner::new(planned.data.clone()), plan: &planned.plan };
+    let summary = run_plan(&planned.plan, &planned.out, &planned.workers, &runner)?;
+    for (id, error) in &summary.failed {
+        tracing::error!(cell = %id, "{error}");
+    }
+    let report = grefel_report::render(&planned.out, &grefel_report::ReportConfig::PAPER)?;
+    Ok(SweepOutcome { summary, report })
+}
+
+/// Everything that would make every cell fail, checked before the plan is frozen (nothing is
+/// written when it fails): each device exists, and each distinct data set-up of the cells (the
+/// dataset, its protocol, class view and landmarks; noise is drawn later) is usable.
+fn preflight(plan: &SweepPlan, data: &Path, devices: &[String]) -> Result<(), PipelineError> {
+    for d in devices {
+        grefel_model::device_from_str(d)
+            .map_err(|source| PipelineError::Device { device: d.clone(), source })?;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for cell in &plan.cells {
+        let fail = |source| PipelineError::Cell { cell: describe(cell), source };
+        let settings = TrainSettings::from_value(cell.config.clone()).map_err(fail)?;
+        let dataset = settings.dataset.clone();
+        let (config, _) = match settings.resolve(data) {
+            Ok(c) => c,
+            Err(grefel_train::TrainError::MissingDataset { dir }) => {
+                return Err(PipelineError::MissingDataset { dir, data: data.to_path_buf(), dataset });
+            }
+            Err(e) => return Err(fail(e)),
+        };
+        // The data set-up of a cell: what `data::check` looks at.
+        let key = (
+            config.dataset.clone(),
+            format!("{:?}", config.class_view),
+            config.needs_landmarks(),
+            format!("{:?} {:?}", config.split, config.landmark_quality),
+            config.soft_labels,
+            format!("{:?}", config.noise_file),
+            config.val_fraction.to_bits(),
+            config.seed,
+        );
+        if seen.insert(key) {
+            grefel_train::data::check(&config, data).map_err(fail)?;
+        }
+    }
+    Ok(())
+}
+
+/// One entry per worker: each `cpu` device `jobs` times (default: the number of cores), every
+/// other device once.
+pub fn workers(devices: &[String], jobs: Option<usize>) -> Result<Vec<String>, PipelineError> {
+    if jobs == Some(0) {
+        return Err(PipelineError::Request("--jobs 0: at least one cell must run".into()));
+    }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let jobs = jobs.unwrap_or(cores);
+    Ok(devices
+        .iter()
+        .flat_map(|d| {
+            let n = if grefel_model::is_flex(d) { jobs } else { 1 };
+            std::iter::repeat_n(d.clone(), n)
+        })
+        .collect())
+}
+
+/// `[4, 5, 6]` as `4,5,6`.
+fn values(values: &[Value]) -> String {
+    values.iter().map(Value::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// `k=4 noise=0.1 seed=0`.
+pub fn describe(cell: &Cell) -> String {
+    cell.coords.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ")
+}
+
+/// Logs each cell as it starts and ends.
+struct Logged<'a> {
+    inner: TrainCellRunner<'static>,
+    plan: &'a SweepPlan,
+}
+
+impl CellRunner for Logged<'_> {
+    fn run(&self, cell: &Cell, dir: &Path, device: &str) -> Result<CellMetrics, CellFailure> {
+        let index = self.plan.cells.iter().position(|c| c.id == cell.id).unwrap_or(0);
+        let total = self.plan.cells.len();
+        tracing::info!("cell {}/{} {} on {device}: training", index + 1, total, describe(cell));
+        let m = self.inner.run(cell, dir, device)?;
+        tracing::info!(
+            "cell {}/{} {}: test acc {:.4} (ŷ {:.4}), correction rate {}, {}s",
+            index + 1,
+            total,
+            describe(cell),
+            m.test.primary.accuracy,
+            m.test.corrected.accuracy,
+            m.correction_rate.map_or_else(|| "-".to_string(), |r| format!("{r:.3}")),
+            m.seconds
+        );
+        Ok(m)
+    }
+
+    fn shares_device(&self, device: &str) -> bool {
+        self.inner.shares_device(device)
+    }
+}
