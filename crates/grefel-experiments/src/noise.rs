@@ -14,14 +14,13 @@
 //! `noisy_labels` Parquet file under `<dataset>/noise/` with its summary as the manifest, and
 //! reuses it afterwards; it runs on the stage engine ([`grefel_shards::stage`]).
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use grefel_schema::noise_table::NoisyLabelRecord;
 use grefel_schema::rng::SeedRng;
 use grefel_schema::{Expression, Label};
-use grefel_shards::manifest::{ShardEntry, StageManifest};
+use grefel_shards::manifest::{Recorded, ShardEntry, StageManifest};
 use grefel_shards::progress::NoProgress;
 use grefel_shards::stage::{self, Done, Layout, Options, Planned, Planning, Stage, Written};
 use serde::{Deserialize, Serialize};
@@ -219,36 +218,47 @@ pub fn materialise(
     train: &[(String, Label)],
     spec: &NoiseSpec,
 ) -> Result<(String, NoiseDraw), ExperimentError> {
-    materialise_with(dataset_dir, dataset, content_hash, view, classes, train, spec, Options::default())
+    Draw { dataset_dir, dataset, content_hash, view, classes, train, spec }.materialise(Options::default())
 }
 
-/// [`materialise`] with engine options (`force`: redraw even over a malformed summary).
-#[allow(clippy::too_many_arguments)]
-pub fn materialise_with(
-    dataset_dir: &Path,
-    dataset: &str,
-    content_hash: &str,
-    view: &str,
-    classes: &[Expression],
-    train: &[(String, Label)],
-    spec: &NoiseSpec,
-    options: Options,
-) -> Result<(String, NoiseDraw), ExperimentError> {
-    let key = draw_key(spec, content_hash, view, train);
-    let (table, _) = draw_paths(dataset_dir, &key);
-    let layout = Layout {
-        dir: dataset_dir.join("noise"),
-        manifest: format!("{key}.json"),
-        // Every draw of the dataset shares the folder: the engine removes nothing there.
-        shard_dirs: None,
-    };
-    let stage = NoiseStage { dataset, key: &key, content_hash, classes, train, spec, layout };
-    let outcome = stage::run(&stage, options, &NoProgress)?;
-    let draw = match outcome.plan {
-        Some(draw) => draw,
-        None => NoiseDraw::from_records(grefel_shards::noisy_labels::read(&table)?),
-    };
-    Ok((key, draw))
+/// One noise draw to materialise (the arguments of [`materialise`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Draw<'a> {
+    /// The dataset's folder (`<data>/<dataset>`).
+    pub dataset_dir: &'a Path,
+    /// The dataset.
+    pub dataset: &'a str,
+    /// The dataset's content hash.
+    pub content_hash: &'a str,
+    /// The class view's name.
+    pub view: &'a str,
+    /// The classes the model sees.
+    pub classes: &'a [Expression],
+    /// The training samples (id, clean label).
+    pub train: &'a [(String, Label)],
+    /// The draw's definition.
+    pub spec: &'a NoiseSpec,
+}
+
+impl Draw<'_> {
+    /// [`materialise`] with engine options (`force`: redraw even over a malformed summary).
+    pub fn materialise(&self, options: Options) -> Result<(String, NoiseDraw), ExperimentError> {
+        let key = draw_key(self.spec, self.content_hash, self.view, self.train);
+        let (table, _) = draw_paths(self.dataset_dir, &key);
+        let layout = Layout {
+            dir: self.dataset_dir.join("noise"),
+            manifest: format!("{key}.json"),
+            // Every draw of the dataset shares the folder: the engine removes nothing there.
+            shard_dirs: None,
+        };
+        let stage = NoiseStage { draw: self, key: &key, layout };
+        let outcome = stage::run(&stage, options, &NoProgress)?;
+        let draw = match outcome.plan {
+            Some(draw) => draw,
+            None => NoiseDraw::from_records(grefel_shards::noisy_labels::read(&table)?),
+        };
+        Ok((key, draw))
+    }
 }
 
 /// Summary written beside a materialised draw (`<key>.json`): the draw's manifest.
@@ -271,13 +281,13 @@ pub struct DrawSummary {
 }
 
 impl StageManifest for DrawSummary {
-    fn shards(&self) -> Cow<'_, [ShardEntry]> {
-        let path = format!("{}.parquet", self.key);
-        Cow::Owned(vec![ShardEntry { path, rows: self.samples, sha256: self.sha256.clone() }])
-    }
-
-    fn recorded_content_hash(&self) -> Option<&str> {
-        None
+    fn recorded(&self) -> Recorded<'_> {
+        let shard = ShardEntry {
+            path: format!("{}.parquet", self.key),
+            rows: self.samples,
+            sha256: self.sha256.clone(),
+        };
+        Recorded::new(&self.source_content_hash, None, vec![shard], None)
     }
 }
 
@@ -291,12 +301,8 @@ pub fn draw_paths(dataset_dir: &Path, key: &str) -> (PathBuf, PathBuf) {
 /// the draw depends on; the summary is the manifest. The file keeps the bytes it had before the
 /// engine (no plan key in its metadata), so it is reused through its summary only.
 struct NoiseStage<'a> {
-    dataset: &'a str,
+    draw: &'a Draw<'a>,
     key: &'a str,
-    content_hash: &'a str,
-    classes: &'a [Expression],
-    train: &'a [(String, Label)],
-    spec: &'a NoiseSpec,
     layout: Layout,
 }
 
@@ -313,19 +319,15 @@ impl Stage for NoiseStage<'_> {
     }
 
     fn input(&self) -> &str {
-        self.content_hash
+        self.draw.content_hash
     }
 
     fn config(&self) -> serde_json::Value {
         serde_json::json!({ "key": self.key })
     }
 
-    fn is_current(&self, summary: &DrawSummary, _config_hash: &str) -> Result<bool, ExperimentError> {
-        Ok(summary.source_content_hash == self.content_hash)
-    }
-
     fn plan(&self) -> Result<Planning<NoiseDraw, ()>, ExperimentError> {
-        let draw = inject(self.train, self.classes, self.spec)?;
+        let draw = inject(self.draw.train, self.draw.classes, self.draw.spec)?;
         let rows = draw.records.len() as u64;
         Ok((draw, vec![Planned { rel: format!("{}.parquet", self.key), identity: vec![], rows, unit: () }]))
     }
@@ -354,9 +356,9 @@ impl Stage for NoiseStage<'_> {
     ) -> Result<DrawSummary, ExperimentError> {
         let sha256 = done.into_iter().next().map(|d| d.entry.sha256).unwrap_or_default();
         Ok(DrawSummary {
-            dataset: self.dataset.into(),
+            dataset: self.draw.dataset.into(),
             key: self.key.into(),
-            source_content_hash: self.content_hash.into(),
+            source_content_hash: self.draw.content_hash.into(),
             sha256,
             samples: draw.records.len() as u64,
             realised_rate: draw.realised_rate,
@@ -455,11 +457,19 @@ mod tests {
         let spec = NoiseSpec { protocol: NoiseProtocol::Symmetric, rate: 0.2, seed: 0 };
         assert_eq!(spec.key(), "symmetric-r0.200-s0");
         let data = train(200);
-        let run = |options| {
-            materialise_with(dir.path(), "d", "h", "basic7", &Expression::BASIC, &data, &spec, options)
+        let draw = Draw {
+            dataset_dir: dir.path(),
+            dataset: "d",
+            content_hash: "h",
+            view: "basic7",
+            classes: &Expression::BASIC,
+            train: &data,
+            spec: &spec,
         };
+        let run = |options| draw.materialise(options);
         let (key, draw) = run(Options::default()).expect("draw");
         assert_eq!(draw, inject(&data, &Expression::BASIC, &spec).expect("inject"));
+        assert!(key.starts_with("symmetric-r0.200-s0-basic7-"), "{key}");
         let (table, summary) = draw_paths(dir.path(), &key);
         let bytes = std::fs::read(&table).expect("table");
         // Reused: the same draw, read back from the file.

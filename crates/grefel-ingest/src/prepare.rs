@@ -294,10 +294,6 @@ impl Stage for Ingest<'_> {
         self.cfg.resolved()
     }
 
-    fn is_current(&self, m: &Manifest, config_hash: &str) -> Result<bool, IngestError> {
-        Ok(m.source.fingerprint == self.fingerprint && m.config_hash == config_hash)
-    }
-
     fn plan(&self) -> Result<Planning<Scanned, Chunk>, IngestError> {
         let cfg = self.cfg;
         tracing::info!(dataset = %cfg.dataset, adapter = cfg.adapter.name(), files = self.root.files.len(), "scanning");

@@ -264,10 +264,8 @@ impl Stage for Landmarks<'_> {
         self.settings.resolved()
     }
 
-    fn is_current(&self, m: &LandmarkManifest, config_hash: &str) -> Result<bool, LandmarkError> {
-        Ok(m.input.content_hash == self.input.content_hash
-            && m.config_hash == config_hash
-            && self.models.still_current(&m.models)?)
+    fn is_current(&self, m: &LandmarkManifest) -> Result<bool, LandmarkError> {
+        self.models.still_current(&m.models)
     }
 
     fn plan(&self) -> Result<Planning<(), ShardEntry>, LandmarkError> {

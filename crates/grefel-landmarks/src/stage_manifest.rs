@@ -3,7 +3,6 @@
 //! Like the `samples` manifest it holds no timestamps or durations: the same input,
 //! configuration and models give the same bytes.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -11,7 +10,7 @@ use std::time::Duration;
 
 use grefel_schema::landmarks_table::LandmarkRecord;
 use grefel_shards::ShardError;
-use grefel_shards::manifest::{self, MANIFEST_FILE, ShardEntry, StageManifest};
+use grefel_shards::manifest::{self, MANIFEST_FILE, Recorded, ShardEntry, StageManifest};
 use serde::{Deserialize, Serialize};
 
 /// Counts of rows by split, point source, box source and quality flag.
@@ -110,12 +109,13 @@ pub struct LandmarkManifest {
 }
 
 impl StageManifest for LandmarkManifest {
-    fn shards(&self) -> Cow<'_, [ShardEntry]> {
-        Cow::Borrowed(&self.shards)
-    }
-
-    fn recorded_content_hash(&self) -> Option<&str> {
-        Some(&self.content_hash)
+    fn recorded(&self) -> Recorded<'_> {
+        Recorded::new(
+            &self.input.content_hash,
+            Some(&self.config_hash),
+            &self.shards,
+            Some(&self.content_hash),
+        )
     }
 }
 

@@ -94,13 +94,38 @@ pub fn content_hash(shards: &[ShardEntry]) -> String {
     fp.finish()
 }
 
-/// What every stage's manifest shares: the shards it lists and the content hash it records over
-/// them. The stage-specific fields are the implementing type's own (its JSON layout is its own).
-pub trait StageManifest: Serialize + DeserializeOwned {
+/// What the stage engine reads from any stage's manifest (see [`StageManifest`]).
+#[derive(Clone, Debug)]
+pub struct Recorded<'a> {
+    /// What identifies the input the shards were written from (a fingerprint or content hash).
+    pub input: &'a str,
+    /// The configuration hash, where the manifest records one (a noise draw's file name names
+    /// its configuration instead).
+    pub config_hash: Option<&'a str>,
     /// The shards, with paths relative to the manifest's folder.
-    fn shards(&self) -> Cow<'_, [ShardEntry]>;
+    pub shards: Cow<'a, [ShardEntry]>,
     /// The content hash over the shards ([`content_hash`]), where the manifest records one.
-    fn recorded_content_hash(&self) -> Option<&str>;
+    pub content_hash: Option<&'a str>,
+}
+
+impl<'a> Recorded<'a> {
+    /// Gathers the parts.
+    pub fn new(
+        input: &'a str,
+        config_hash: Option<&'a str>,
+        shards: impl Into<Cow<'a, [ShardEntry]>>,
+        content_hash: Option<&'a str>,
+    ) -> Self {
+        Recorded { input, config_hash, shards: shards.into(), content_hash }
+    }
+}
+
+/// What every stage's manifest shares: the input and configuration it was written from, the
+/// shards it lists and the content hash over them. The stage-specific fields are the
+/// implementing type's own (its JSON layout is its own).
+pub trait StageManifest: Serialize + DeserializeOwned {
+    /// The shared part.
+    fn recorded(&self) -> Recorded<'_>;
 }
 
 /// Reads a manifest; `Ok(None)` when there is none, [`ShardError::MalformedManifest`] (naming
@@ -130,23 +155,24 @@ pub fn write_file<M: Serialize>(path: &Path, manifest: &M) -> Result<(), ShardEr
 /// Whether every shard `manifest` lists exists under `dir` with its recorded hash, and the
 /// recorded content hash (if any) is the one over those shards.
 pub fn verify<M: StageManifest>(manifest: &M, dir: &Path) -> Result<bool, ShardError> {
-    let shards = manifest.shards();
+    let Recorded { shards, content_hash: recorded, .. } = manifest.recorded();
     for s in shards.iter() {
         let path = dir.join(&s.path);
         if !path.is_file() || crate::hash::sha256_file(&path)? != s.sha256 {
             return Ok(false);
         }
     }
-    Ok(manifest.recorded_content_hash().is_none_or(|h| content_hash(&shards) == h))
+    Ok(recorded.is_none_or(|h| content_hash(&shards) == h))
 }
 
 impl StageManifest for Manifest {
-    fn shards(&self) -> Cow<'_, [ShardEntry]> {
-        Cow::Borrowed(&self.shards)
-    }
-
-    fn recorded_content_hash(&self) -> Option<&str> {
-        Some(&self.content_hash)
+    fn recorded(&self) -> Recorded<'_> {
+        Recorded::new(
+            &self.source.fingerprint,
+            Some(&self.config_hash),
+            &self.shards,
+            Some(&self.content_hash),
+        )
     }
 }
 

@@ -117,9 +117,11 @@ pub trait Stage: Sync {
     fn input(&self) -> &str;
     /// The resolved configuration that determines the output (paths excluded).
     fn config(&self) -> serde_json::Value;
-    /// Whether `manifest` was written from this input and configuration (`config_hash`); the
-    /// engine then checks its shards.
-    fn is_current(&self, manifest: &Self::Manifest, config_hash: &str) -> Result<bool, Self::Error>;
+    /// Whether a manifest written from this input and configuration is current for reasons of
+    /// the stage's own (landmarks: the models it used are still the ones present; default: yes).
+    fn is_current(&self, _manifest: &Self::Manifest) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
     /// Plans the shards.
     fn plan(&self) -> Result<Planning<Self::Plan, Self::Unit>, Self::Error>;
     /// Whether a finished shard whose plan key matches may be kept (default: yes).
@@ -187,11 +189,14 @@ pub fn run<S: Stage>(
     if options.force {
         tracing::info!(stage = S::NAME, dir = %layout.dir.display(), "forced: rebuilding");
     } else if let Some(m) = manifest::read_file::<S::Manifest>(&manifest_path)?
-        && stage.is_current(&m, &config_hash)?
+        && let recorded = m.recorded()
+        && recorded.input == stage.input()
+        && recorded.config_hash.is_none_or(|h| h == config_hash)
         && manifest::verify(&m, &layout.dir)?
+        && stage.is_current(&m)?
     {
         tracing::info!(stage = S::NAME, dir = %layout.dir.display(), "input, configuration and shards unchanged");
-        let reused = m.shards().len();
+        let reused = m.recorded().shards.len();
         return Ok(Outcome { manifest: m, up_to_date: true, written: 0, reused, plan: None });
     }
 
