@@ -1,6 +1,7 @@
 //! `cargo xtask landmarks …` and `cargo xtask setup-landmarks`.
 //!
-//! - `landmarks [--dataset NAME] [--data DIR] [--model PATH] [--recompute]`: the landmark stage
+//! - `landmarks [--dataset NAME] [--data DIR] [--model PATH] [--recompute] [--force]`: the
+//!   landmark stage
 //!   (`<data>/<dataset>/` samples shards → `<data>/<dataset>/landmarks/`), on `data/synthetic`
 //!   by default;
 //! - `landmarks predict --image I --rect L,T,R,B` or `--batch FILE.jsonl`: dlib-exact points as
@@ -18,7 +19,7 @@ use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use grefel_landmarks::boxes::BoxConfig;
 use grefel_landmarks::models::{default_dlib68_path, default_rustface_path};
-use grefel_landmarks::{LandmarkSettings, run_stage};
+use grefel_landmarks::{LandmarkSettings, Options, run_stage, run_stage_with};
 
 use crate::progress::Bar;
 
@@ -60,6 +61,9 @@ struct StageArgs {
     /// Predict with dlib even where the dataset gives 68 points.
     #[arg(long)]
     recompute: bool,
+    /// Rebuild every shard, even over a malformed manifest.
+    #[arg(long)]
+    force: bool,
 }
 
 impl StageArgs {
@@ -72,18 +76,6 @@ impl StageArgs {
             recompute: self.recompute,
             boxes: BoxConfig::default(),
         }
-    }
-}
-
-impl grefel_landmarks::Progress for Bar {
-    fn begin(&self, total: u64) {
-        grefel_ingest::Progress::begin(self, total);
-    }
-    fn advance(&self, n: u64) {
-        grefel_ingest::Progress::advance(self, n);
-    }
-    fn end(&self) {
-        grefel_ingest::Progress::end(self);
     }
 }
 
@@ -107,7 +99,8 @@ fn run_stage_command(args: &StageArgs) -> Result<()> {
         };
         bail!("no prepared dataset at {} ({hint})", input.display());
     }
-    let summary = run_stage(&settings, &Bar::new("landmarks"))?;
+    let options = Options { force: args.force };
+    let summary = run_stage_with(&settings, options, &Bar::new("landmarks"))?;
     println!("{summary}");
     Ok(())
 }
@@ -121,6 +114,7 @@ pub fn synthetic_stage() -> Result<String> {
         model: None,
         face_model: None,
         recompute: false,
+        force: false,
     };
     Ok(run_stage(&args.settings(), &Bar::new("landmarks"))?.to_string())
 }

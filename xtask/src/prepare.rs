@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use grefel_ingest::normalize::ImageConfig;
 use grefel_ingest::split::SplitConfig;
-use grefel_ingest::{PrepareSettings, prepare};
+use grefel_ingest::{Options, PrepareSettings, prepare, prepare_with};
 
 use crate::progress::Bar;
 use grefel_pipeline::Pipeline;
@@ -41,6 +41,9 @@ pub struct PrepareArgs {
     /// Seed of the split for datasets without an official one.
     #[arg(long)]
     split_seed: Option<u64>,
+    /// Rebuild every shard, even over a malformed manifest.
+    #[arg(long)]
+    force: bool,
 }
 
 /// Runs `prepare`.
@@ -89,7 +92,7 @@ pub fn run(args: PrepareArgs) -> Result<()> {
         settings.split.seed = s;
     }
     let config = settings.validate()?;
-    let summary = prepare(&config, &Bar::new("prepare"))?;
+    let summary = prepare_with(&config, Options { force: args.force }, &Bar::new("prepare"))?;
     println!("{summary}");
     Ok(())
 }

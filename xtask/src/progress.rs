@@ -23,8 +23,9 @@ impl Bar {
     }
 }
 
-impl grefel_ingest::Progress for Bar {
-    fn begin(&self, total: u64) {
+/// The bar keeps its own label: a stage's phase label (`epoch 3/10`) does not replace it.
+impl grefel_shards::Progress for Bar {
+    fn begin(&self, _phase: &str, total: u64) {
         let bar = bars().add(ProgressBar::new(total));
         let style = ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} {per_sec} eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())

@@ -52,23 +52,6 @@ pub struct TrainArgs {
     stop_after_epochs: Option<usize>,
 }
 
-/// The command line's per-epoch bar.
-struct EpochBar(Bar);
-
-impl grefel_train::Progress for EpochBar {
-    fn begin(&self, _label: &str, total: u64) {
-        grefel_ingest::Progress::begin(&self.0, total);
-    }
-
-    fn advance(&self, n: u64) {
-        grefel_ingest::Progress::advance(&self.0, n);
-    }
-
-    fn end(&self) {
-        grefel_ingest::Progress::end(&self.0);
-    }
-}
-
 /// Runs `train`.
 pub fn run(args: TrainArgs) -> Result<()> {
     let root = crate::workspace_root();
@@ -109,6 +92,6 @@ pub fn train_settings(
     options: &RunOptions,
 ) -> Result<String> {
     let (config, _) = settings.resolve(data).context("validating the training settings")?;
-    let result = train_with(&config, data, runs, options, &EpochBar(Bar::new("train")))?;
+    let result = train_with(&config, data, runs, options, &Bar::new("train"))?;
     Ok(result.summary_line())
 }

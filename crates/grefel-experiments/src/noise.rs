@@ -11,7 +11,8 @@
 //! Bernoulli per sample, with the same expectation). The noise stage ([`materialise`]) keys a
 //! draw by everything it depends on ([`draw_key`]: protocol, rate and seed, the dataset's content
 //! hash, the class view and the eligible samples with their clean labels), writes it once as a
-//! `noisy_labels` Parquet file under `<dataset>/noise/`, and reuses it afterwards.
+//! `noisy_labels` Parquet file under `<dataset>/noise/` with its summary as the manifest, and
+//! reuses it afterwards; it runs on the stage engine ([`grefel_shards::stage`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,9 @@ use std::path::{Path, PathBuf};
 use grefel_schema::noise_table::NoisyLabelRecord;
 use grefel_schema::rng::SeedRng;
 use grefel_schema::{Expression, Label};
+use grefel_shards::manifest::{Recorded, ShardEntry, StageManifest};
+use grefel_shards::progress::NoProgress;
+use grefel_shards::stage::{self, Done, Layout, Options, Planned, Planning, Stage, Written};
 use serde::{Deserialize, Serialize};
 
 use crate::ExperimentError;
@@ -214,16 +218,50 @@ pub fn materialise(
     train: &[(String, Label)],
     spec: &NoiseSpec,
 ) -> Result<(String, NoiseDraw), ExperimentError> {
-    let key = draw_key(spec, content_hash, view, train);
-    if let Some(draw) = load(dataset_dir, &key, content_hash)? {
-        return Ok((key, draw));
-    }
-    let draw = inject(train, classes, spec)?;
-    save(dataset_dir, dataset, &key, content_hash, &draw)?;
-    Ok((key, draw))
+    Draw { dataset_dir, dataset, content_hash, view, classes, train, spec }.materialise(Options::default())
 }
 
-/// Summary written beside a materialised draw (`<key>.json`).
+/// One noise draw to materialise (the arguments of [`materialise`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Draw<'a> {
+    /// The dataset's folder (`<data>/<dataset>`).
+    pub dataset_dir: &'a Path,
+    /// The dataset.
+    pub dataset: &'a str,
+    /// The dataset's content hash.
+    pub content_hash: &'a str,
+    /// The class view's name.
+    pub view: &'a str,
+    /// The classes the model sees.
+    pub classes: &'a [Expression],
+    /// The training samples (id, clean label).
+    pub train: &'a [(String, Label)],
+    /// The draw's definition.
+    pub spec: &'a NoiseSpec,
+}
+
+impl Draw<'_> {
+    /// [`materialise`] with engine options (`force`: redraw even over a malformed summary).
+    pub fn materialise(&self, options: Options) -> Result<(String, NoiseDraw), ExperimentError> {
+        let key = draw_key(self.spec, self.content_hash, self.view, self.train);
+        let (table, _) = draw_paths(self.dataset_dir, &key);
+        let layout = Layout {
+            dir: self.dataset_dir.join("noise"),
+            manifest: format!("{key}.json"),
+            // Every draw of the dataset shares the folder: the engine removes nothing there.
+            shard_dirs: None,
+        };
+        let stage = NoiseStage { draw: self, key: &key, layout };
+        let outcome = stage::run(&stage, options, &NoProgress)?;
+        let draw = match outcome.plan {
+            Some(draw) => draw,
+            None => NoiseDraw::from_records(grefel_shards::noisy_labels::read(&table)?),
+        };
+        Ok((key, draw))
+    }
+}
+
+/// Summary written beside a materialised draw (`<key>.json`): the draw's manifest.
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub struct DrawSummary {
     /// The dataset.
@@ -242,54 +280,91 @@ pub struct DrawSummary {
     pub per_class: BTreeMap<String, ClassNoise>,
 }
 
+impl StageManifest for DrawSummary {
+    fn recorded(&self) -> Recorded<'_> {
+        let shard = ShardEntry {
+            path: format!("{}.parquet", self.key),
+            rows: self.samples,
+            sha256: self.sha256.clone(),
+        };
+        Recorded::new(&self.source_content_hash, None, vec![shard], None)
+    }
+}
+
 /// Where a draw of `dataset` lives: `<dataset_dir>/noise/<key>.parquet` and `.json`.
 pub fn draw_paths(dataset_dir: &Path, key: &str) -> (PathBuf, PathBuf) {
     let dir = dataset_dir.join("noise");
     (dir.join(format!("{key}.parquet")), dir.join(format!("{key}.json")))
 }
 
-/// Writes a draw and its summary (atomically; summary last, so its presence means complete).
-pub fn save(
-    dataset_dir: &Path,
-    dataset: &str,
-    key: &str,
-    source_content_hash: &str,
-    draw: &NoiseDraw,
-) -> Result<DrawSummary, ExperimentError> {
-    let (table, json) = draw_paths(dataset_dir, key);
-    let sha256 = grefel_shards::noisy_labels::write(&table, &draw.records, &BTreeMap::new())?;
-    let summary = DrawSummary {
-        dataset: dataset.into(),
-        key: key.into(),
-        source_content_hash: source_content_hash.into(),
-        sha256,
-        samples: draw.records.len() as u64,
-        realised_rate: draw.realised_rate,
-        per_class: draw.per_class.clone(),
-    };
-    let mut text = serde_json::to_vec_pretty(&summary)
-        .map_err(|e| ExperimentError::Spec(format!("serialising the draw summary: {e}")))?;
-    text.push(b'\n');
-    grefel_shards::atomic::write_bytes(&json, &text)?;
-    Ok(summary)
+/// A noise draw as a [`Stage`]: one shard, `<key>.parquet`, whose key already names everything
+/// the draw depends on; the summary is the manifest. The file keeps the bytes it had before the
+/// engine (no plan key in its metadata), so it is reused through its summary only.
+struct NoiseStage<'a> {
+    draw: &'a Draw<'a>,
+    key: &'a str,
+    layout: Layout,
 }
 
-/// Loads a saved draw if it exists, is complete and was made from `source_content_hash`.
-pub fn load(
-    dataset_dir: &Path,
-    key: &str,
-    source_content_hash: &str,
-) -> Result<Option<NoiseDraw>, ExperimentError> {
-    let (table, json) = draw_paths(dataset_dir, key);
-    let Ok(text) = std::fs::read(&json) else { return Ok(None) };
-    let Ok(summary) = serde_json::from_slice::<DrawSummary>(&text) else { return Ok(None) };
-    if summary.source_content_hash != source_content_hash
-        || !table.is_file()
-        || grefel_shards::hash::sha256_file(&table)? != summary.sha256
-    {
-        return Ok(None);
+impl Stage for NoiseStage<'_> {
+    const NAME: &'static str = "noise";
+    type Plan = NoiseDraw;
+    type Unit = ();
+    type Stats = u64;
+    type Manifest = DrawSummary;
+    type Error = ExperimentError;
+
+    fn layout(&self) -> &Layout {
+        &self.layout
     }
-    Ok(Some(NoiseDraw::from_records(grefel_shards::noisy_labels::read(&table)?)))
+
+    fn input(&self) -> &str {
+        self.draw.content_hash
+    }
+
+    fn config(&self) -> serde_json::Value {
+        serde_json::json!({ "key": self.key })
+    }
+
+    fn plan(&self) -> Result<Planning<NoiseDraw, ()>, ExperimentError> {
+        let draw = inject(self.draw.train, self.draw.classes, self.draw.spec)?;
+        let rows = draw.records.len() as u64;
+        Ok((draw, vec![Planned { rel: format!("{}.parquet", self.key), identity: vec![], rows, unit: () }]))
+    }
+
+    fn write(
+        &self,
+        draw: &NoiseDraw,
+        _shard: &Planned<()>,
+        path: &Path,
+        _key: &str,
+    ) -> Result<Written<u64>, ExperimentError> {
+        let (sha256, pending) =
+            grefel_shards::noisy_labels::write_pending(path, &draw.records, &BTreeMap::new())?;
+        Ok(Written { stats: draw.records.len() as u64, sha256, pending })
+    }
+
+    fn rows(stats: &u64) -> u64 {
+        *stats
+    }
+
+    fn manifest(
+        &self,
+        draw: &NoiseDraw,
+        _config_hash: String,
+        done: Vec<Done<(), u64>>,
+    ) -> Result<DrawSummary, ExperimentError> {
+        let sha256 = done.into_iter().next().map(|d| d.entry.sha256).unwrap_or_default();
+        Ok(DrawSummary {
+            dataset: self.draw.dataset.into(),
+            key: self.key.into(),
+            source_content_hash: self.draw.content_hash.into(),
+            sha256,
+            samples: draw.records.len() as u64,
+            realised_rate: draw.realised_rate,
+            per_class: draw.per_class.clone(),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -377,15 +452,39 @@ mod tests {
     }
 
     #[test]
-    fn save_and_reuse() {
+    fn reuse_malformed_summary_and_force() {
         let dir = tempfile::tempdir().expect("tempdir");
         let spec = NoiseSpec { protocol: NoiseProtocol::Symmetric, rate: 0.2, seed: 0 };
-        let draw = inject(&train(200), &Expression::BASIC, &spec).expect("draw");
         assert_eq!(spec.key(), "symmetric-r0.200-s0");
-        save(dir.path(), "d", &spec.key(), "hash1", &draw).expect("save");
-        assert_eq!(load(dir.path(), &spec.key(), "hash1").expect("load"), Some(draw));
-        assert_eq!(load(dir.path(), &spec.key(), "hash2").expect("other source"), None);
-        assert_eq!(load(dir.path(), "other-key", "hash1").expect("absent"), None);
+        let data = train(200);
+        let draw = Draw {
+            dataset_dir: dir.path(),
+            dataset: "d",
+            content_hash: "h",
+            view: "basic7",
+            classes: &Expression::BASIC,
+            train: &data,
+            spec: &spec,
+        };
+        let run = |options| draw.materialise(options);
+        let (key, draw) = run(Options::default()).expect("draw");
+        assert_eq!(draw, inject(&data, &Expression::BASIC, &spec).expect("inject"));
+        assert!(key.starts_with("symmetric-r0.200-s0-basic7-"), "{key}");
+        let (table, summary) = draw_paths(dir.path(), &key);
+        let bytes = std::fs::read(&table).expect("table");
+        // Reused: the same draw, read back from the file.
+        std::fs::write(&table, &bytes).expect("touch");
+        assert_eq!(run(Options::default()).expect("reuse").1, draw);
+        // A corrupted table is redrawn to the same bytes.
+        std::fs::write(&table, b"garbage").expect("corrupt");
+        assert_eq!(run(Options::default()).expect("redraw").1, draw);
+        assert_eq!(std::fs::read(&table).expect("table"), bytes);
+        // A malformed summary: the engine's one error, naming the file and `--force`.
+        std::fs::write(&summary, b"{ not json").expect("corrupt summary");
+        let err = run(Options::default()).expect_err("malformed").to_string();
+        assert!(err.contains(&summary.display().to_string()) && err.contains("--force"), "{err}");
+        assert_eq!(run(Options { force: true }).expect("forced").1, draw);
+        assert_eq!(run(Options::default()).expect("after force").1, draw);
     }
 
     #[test]

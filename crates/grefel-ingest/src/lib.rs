@@ -34,5 +34,7 @@ pub mod split;
 pub mod text;
 
 pub use error::IngestError;
-pub use prepare::{NoProgress, PrepareConfig, PrepareSettings, PrepareSummary, Progress, prepare};
+pub use grefel_shards::progress::{NoProgress, Progress};
+pub use grefel_shards::stage::Options;
+pub use prepare::{PrepareConfig, PrepareSettings, PrepareSummary, prepare, prepare_with};
 pub use skip::{SkipReason, Skips};

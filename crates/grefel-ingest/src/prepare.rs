@@ -1,21 +1,21 @@
-//! The ingest driver: scan, plan shards, load and normalise in parallel, write shards and the
-//! manifest. Resumable and idempotent:
-//!
-//! - unchanged input and configuration with intact shards: nothing is done;
-//! - each shard carries its plan key (configuration and sample ids) in its Parquet metadata, and a
-//!   journal records the source state the folder's shards were written from, so after a kill the
-//!   finished shards are kept and only the rest are written;
-//! - shards no longer in the plan and temporaries of killed writers are removed.
+//! The ingest: scan, plan shards, load and normalise in parallel, write `samples` shards and the
+//! manifest. It is a [`Stage`] of the stage engine ([`grefel_shards::stage`]), which makes it
+//! resumable and idempotent: unchanged input and configuration with intact shards do nothing;
+//! each shard's plan key is the configuration and its sample ids, and the journal records the
+//! source fingerprint (sample ids say nothing about image bytes), so after a kill the finished
+//! shards are kept and only the rest are written.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use grefel_schema::table::{Attributes, SAMPLES_SCHEMA_VERSION, SAMPLES_TABLE, SampleRecord, Split};
-use grefel_shards::hash::Fingerprint;
-use grefel_shards::manifest::{Manifest, RowCounts, ShardEntry, SourceInfo, content_hash};
-use grefel_shards::{atomic, samples};
+use grefel_shards::manifest::{MANIFEST_FILE, Manifest, RowCounts, SourceInfo, content_hash};
+use grefel_shards::progress::Progress;
+use grefel_shards::samples;
+use grefel_shards::stage::{self, Done, Layout, Options, Planned, Planning, Stage, Written};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -25,11 +25,6 @@ use crate::normalize::{ImageConfig, normalize, normalize_encoded};
 use crate::skip::{SkipReason, Skips};
 use crate::source::DatasetRoot;
 use crate::split::SplitConfig;
-
-const META_SHARD_KEY: &str = "grefel.shard_key";
-const META_SHARD_STATS: &str = "grefel.shard_stats";
-/// Records which source state the shards of a folder were written from (see [`start_journal`]).
-const JOURNAL_FILE: &str = ".prepare-journal.json";
 
 /// Raw `prepare` settings, as read from a pipeline file or the command line.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -143,30 +138,6 @@ impl PrepareConfig {
             "split": self.split,
         })
     }
-
-    fn config_hash(&self) -> String {
-        Fingerprint::new().part(self.resolved().to_string()).finish()
-    }
-}
-
-/// Progress reporting hooks (the command line draws a bar; tests pass [`NoProgress`]).
-pub trait Progress: Sync {
-    /// Work of `total` units starts.
-    fn begin(&self, total: u64);
-    /// `n` more units are done.
-    fn advance(&self, n: u64);
-    /// The work is over.
-    fn end(&self);
-}
-
-/// Progress that reports nothing.
-#[derive(Debug, Clone, Copy)]
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn begin(&self, _: u64) {}
-    fn advance(&self, _: u64) {}
-    fn end(&self) {}
 }
 
 /// What a `prepare` run did.
@@ -241,188 +212,186 @@ struct ShardStats {
 
 /// Runs the ingest: see the module documentation.
 pub fn prepare(cfg: &PrepareConfig, progress: &dyn Progress) -> Result<PrepareSummary, IngestError> {
+    prepare_with(cfg, Options::default(), progress)
+}
+
+/// [`prepare`] with engine options (`force`: rebuild even over a malformed manifest).
+pub fn prepare_with(
+    cfg: &PrepareConfig,
+    options: Options,
+    progress: &dyn Progress,
+) -> Result<PrepareSummary, IngestError> {
     let start = Instant::now();
     let root = DatasetRoot::open(&cfg.dataset, &cfg.root, cfg.adapter.expected_root())?;
     let fingerprint = root.fingerprint();
     // A detected layout variant is part of the configuration: detect before hashing, so that a run
     // with `variant` unset and one naming the detected variant hash (and record) the same.
     cfg.adapter.resolve(&root)?;
-    let config_hash = cfg.config_hash();
-    let dir = cfg.dataset_dir();
-
-    if let Some(m) = Manifest::read(&dir)?
-        && m.source.fingerprint == fingerprint
-        && m.config_hash == config_hash
-        && m.verify_shards(&dir)?
-    {
-        tracing::info!(dataset = %cfg.dataset, "input, configuration and shards unchanged");
-        return Ok(PrepareSummary {
-            dataset: cfg.dataset.clone(),
-            dir,
-            up_to_date: true,
-            files_read: root.files.len() as u64,
-            rows: m.rows.total,
-            rows_by_split: m.rows.by_split.clone(),
-            shards_written: 0,
-            shards_reused: m.shards.len(),
-            skips: Skips::from_map(&m.skipped).unwrap_or_default(),
-            ignored_files: m.ignored_files,
-            content_hash: m.content_hash,
-            elapsed: start.elapsed(),
-        });
-    }
-
-    tracing::info!(dataset = %cfg.dataset, adapter = cfg.adapter.name(), files = root.files.len(), "scanning");
-    let scan = cfg.adapter.scan(&root, &ScanContext { dataset: &cfg.dataset, split: &cfg.split })?;
-    let mut skips = scan.skips;
-    if scan.candidates.is_empty() {
-        return Err(IngestError::NoSamples {
-            dataset: cfg.dataset.clone(),
-            root: cfg.root.clone(),
-            expected: cfg.adapter.expected_root(),
-            skipped: format!("skipped {}", skips.describe()),
-        });
-    }
-    let candidates = dedupe(scan.candidates, &mut skips);
-
-    start_journal(&dir, &fingerprint, &config_hash)?;
-    let plan = plan_shards(&candidates, cfg.rows_per_shard);
-    tracing::debug!(candidates = candidates.len(), shards = plan.len(), "scanned");
-    progress.begin(candidates.len() as u64);
-    // Shards are written in parallel (each one's images too, through rayon's work stealing), so
-    // one shard's Parquet encoding overlaps the next one's decoding; totals are summed in plan
-    // order afterwards. A written shard is synced and renamed into place by one committer thread,
-    // so no compute thread waits for the disk; every shard is in place before the manifest.
-    let (done, committed) = std::thread::scope(|scope| {
-        let (to_commit, pending) = std::sync::mpsc::channel::<atomic::Pending>();
-        let committer = scope.spawn(move || {
-            let mut first_error = None;
-            for shard in pending {
-                if let Err(e) = shard.commit() {
-                    first_error.get_or_insert(e);
-                }
-            }
-            first_error.map_or(Ok(()), Err)
-        });
-        let done: Result<Vec<(ShardStats, String, bool)>, IngestError> = plan
-            .par_iter()
-            .map(|shard| {
-                let path = dir.join(&shard.rel);
-                // Content-derived only (no file times), so equal input gives byte-identical shards.
-                let key = Fingerprint::new()
-                    .part(&config_hash)
-                    .part(shard.items.iter().map(|c| c.sample_id.as_str()).collect::<Vec<_>>().join("\n"))
-                    .finish();
-                let result = match finished_shard(&path, &key)? {
-                    Some((stats, sha256)) => (stats, sha256, true),
-                    None => {
-                        let (stats, sha256, written) =
-                            write_planned_shard(&path, &key, shard.items, &root, cfg)?;
-                        // Only a panicked committer drops the receiver: commit here then.
-                        if let Err(std::sync::mpsc::SendError(written)) = to_commit.send(written) {
-                            written.commit()?;
-                        }
-                        (stats, sha256, false)
-                    }
-                };
-                progress.advance(shard.items.len() as u64);
-                Ok(result)
-            })
-            .collect();
-        drop(to_commit);
-        let committed = committer.join().unwrap_or_else(|_| {
-            Err(grefel_shards::ShardError::Io {
-                op: "commit shards",
-                path: dir.clone(),
-                source: std::io::Error::other("the committing thread panicked"),
-            })
-        });
-        (done, committed)
-    });
-    let done = done?;
-    committed?;
-    let mut entries = Vec::with_capacity(plan.len());
-    let mut rows = RowCounts::default();
-    let (mut written, mut reused) = (0, 0);
-    for (shard, (stats, sha256, was_reused)) in plan.iter().zip(done) {
-        let path = dir.join(&shard.rel);
-        if was_reused {
-            reused += 1;
-        } else {
-            written += 1;
-        }
-        skips.merge(&Skips::from_map(&stats.skipped).map_err(|detail| shard_error(&path, detail))?);
-        let split = shard.split.as_str().to_string();
-        rows.total += stats.rows;
-        *rows.by_split.entry(split.clone()).or_default() += stats.rows;
-        let per_label = rows.by_split_label.entry(split).or_default();
-        for (l, n) in &stats.labels {
-            *per_label.entry(l.clone()).or_default() += n;
-        }
-        entries.push(ShardEntry { path: shard.rel.clone(), rows: stats.rows, sha256 });
-    }
-    progress.end();
-    remove_unplanned(&dir, &entries)?;
-
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
-    let manifest = Manifest {
-        table: SAMPLES_TABLE.into(),
-        schema_version: SAMPLES_SCHEMA_VERSION,
-        dataset: cfg.dataset.clone(),
-        adapter: cfg.adapter.name().into(),
-        adapter_version: cfg.adapter.version(),
-        config: cfg.resolved(),
-        config_hash,
-        source: SourceInfo {
-            root: cfg.root.display().to_string(),
-            files: root.files.len() as u64,
-            fingerprint,
-        },
-        rows,
-        skipped: skips.to_map(),
-        ignored_files: scan.ignored_files,
-        content_hash: content_hash(&entries),
-        shards: entries,
+    let layout = Layout {
+        dir: cfg.dataset_dir(),
+        manifest: MANIFEST_FILE.into(),
+        shard_dirs: Some(Split::ALL.iter().map(|s| s.as_str().to_string()).collect()),
     };
-    manifest.write(&dir)?;
+    let ingest = Ingest { cfg, root, fingerprint, layout };
+    let outcome = stage::run(&ingest, options, progress)?;
+    let m = outcome.manifest;
     Ok(PrepareSummary {
         dataset: cfg.dataset.clone(),
-        dir,
-        up_to_date: false,
-        files_read: root.files.len() as u64,
-        rows: manifest.rows.total,
-        rows_by_split: manifest.rows.by_split,
-        shards_written: written,
-        shards_reused: reused,
-        skips,
-        ignored_files: manifest.ignored_files,
-        content_hash: manifest.content_hash,
+        dir: ingest.layout.dir,
+        up_to_date: outcome.up_to_date,
+        files_read: ingest.root.files.len() as u64,
+        rows: m.rows.total,
+        rows_by_split: m.rows.by_split,
+        shards_written: outcome.written,
+        shards_reused: outcome.reused,
+        skips: Skips::from_map(&m.skipped).unwrap_or_default(),
+        ignored_files: m.ignored_files,
+        content_hash: m.content_hash,
         elapsed: start.elapsed(),
     })
 }
 
-/// The source and configuration that the shards in a dataset folder were written from.
-#[derive(Debug, PartialEq, Serialize, Deserialize)]
-struct Journal {
+/// The ingest as a [`Stage`]: the input is the dataset root's fingerprint, a shard is a run of
+/// candidates of one split in (split, id) order.
+struct Ingest<'a> {
+    cfg: &'a PrepareConfig,
+    root: DatasetRoot,
     fingerprint: String,
-    config_hash: String,
+    layout: Layout,
 }
 
-/// Makes finished shards trustworthy for resumption: when the folder's shards were written from
-/// another source state or configuration (or nobody knows), they are all removed before the
-/// journal names the current state. Shards present while the journal matches were written from
-/// exactly this input.
-fn start_journal(dir: &Path, fingerprint: &str, config_hash: &str) -> Result<(), IngestError> {
-    let path = dir.join(JOURNAL_FILE);
-    let want = Journal { fingerprint: fingerprint.into(), config_hash: config_hash.into() };
-    let have: Option<Journal> = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok());
-    if have.as_ref() == Some(&want) {
-        return Ok(());
+/// What the scan found.
+struct Scanned {
+    /// Deduplicated, sorted by (split, id).
+    candidates: Vec<Candidate>,
+    skips: Skips,
+    ignored_files: u64,
+}
+
+/// One shard's candidates: `candidates[range]`, all of `split`.
+struct Chunk {
+    split: Split,
+    range: Range<usize>,
+}
+
+impl Stage for Ingest<'_> {
+    const NAME: &'static str = "prepare";
+    type Plan = Scanned;
+    type Unit = Chunk;
+    type Stats = ShardStats;
+    type Manifest = Manifest;
+    type Error = IngestError;
+
+    fn layout(&self) -> &Layout {
+        &self.layout
     }
-    remove_unplanned(dir, &[])?;
-    let bytes = serde_json::to_vec_pretty(&want).map_err(|e| shard_error(&path, e.to_string()))?;
-    atomic::write_bytes(&path, &bytes)?;
-    Ok(())
+
+    fn input(&self) -> &str {
+        &self.fingerprint
+    }
+
+    fn config(&self) -> serde_json::Value {
+        self.cfg.resolved()
+    }
+
+    fn plan(&self) -> Result<Planning<Scanned, Chunk>, IngestError> {
+        let cfg = self.cfg;
+        tracing::info!(dataset = %cfg.dataset, adapter = cfg.adapter.name(), files = self.root.files.len(), "scanning");
+        let scan = cfg.adapter.scan(&self.root, &ScanContext { dataset: &cfg.dataset, split: &cfg.split })?;
+        let mut skips = scan.skips;
+        if scan.candidates.is_empty() {
+            return Err(IngestError::NoSamples {
+                dataset: cfg.dataset.clone(),
+                root: cfg.root.clone(),
+                expected: cfg.adapter.expected_root(),
+                skipped: format!("skipped {}", skips.describe()),
+            });
+        }
+        let candidates = dedupe(scan.candidates, &mut skips);
+        let plan = plan_shards(&candidates, cfg.rows_per_shard);
+        Ok((Scanned { candidates, skips, ignored_files: scan.ignored_files }, plan))
+    }
+
+    fn write(
+        &self,
+        plan: &Scanned,
+        shard: &Planned<Chunk>,
+        path: &Path,
+        key: &str,
+    ) -> Result<Written<ShardStats>, IngestError> {
+        let items = &plan.candidates[shard.unit.range.clone()];
+        let loaded: Vec<Result<SampleRecord, SkipReason>> =
+            items.par_iter().map(|c| load(c, &self.root, self.cfg)).collect();
+        let mut stats = ShardStats::default();
+        let mut skips = Skips::default();
+        let mut records = Vec::with_capacity(items.len());
+        for r in loaded {
+            match r {
+                Ok(rec) => {
+                    *stats.labels.entry(rec.label.name().to_string()).or_default() += 1;
+                    records.push(rec);
+                }
+                Err(reason) => skips.add(reason),
+            }
+        }
+        stats.rows = records.len() as u64;
+        stats.skipped = skips.to_map();
+        let meta = stage::shard_metadata(path, key, &stats)?;
+        let (sha256, pending) = samples::write_shard_pending(path, &records, &meta)?;
+        Ok(Written { stats, sha256, pending })
+    }
+
+    fn rows(stats: &ShardStats) -> u64 {
+        stats.rows
+    }
+
+    fn manifest(
+        &self,
+        plan: &Scanned,
+        config_hash: String,
+        done: Vec<Done<Chunk, ShardStats>>,
+    ) -> Result<Manifest, IngestError> {
+        let cfg = self.cfg;
+        let mut skips = plan.skips.clone();
+        let mut rows = RowCounts::default();
+        let mut entries = Vec::with_capacity(done.len());
+        for Done { shard, entry, stats, .. } in done {
+            skips.merge(&Skips::from_map(&stats.skipped).map_err(|detail| {
+                IngestError::Shard(grefel_shards::ShardError::Invalid {
+                    path: self.layout.dir.join(&entry.path),
+                    table: SAMPLES_TABLE,
+                    detail,
+                })
+            })?);
+            let split = shard.unit.split.as_str().to_string();
+            rows.total += stats.rows;
+            *rows.by_split.entry(split.clone()).or_default() += stats.rows;
+            let per_label = rows.by_split_label.entry(split).or_default();
+            for (l, n) in &stats.labels {
+                *per_label.entry(l.clone()).or_default() += n;
+            }
+            entries.push(entry);
+        }
+        Ok(Manifest {
+            table: SAMPLES_TABLE.into(),
+            schema_version: SAMPLES_SCHEMA_VERSION,
+            dataset: cfg.dataset.clone(),
+            adapter: cfg.adapter.name().into(),
+            adapter_version: cfg.adapter.version(),
+            config: cfg.resolved(),
+            config_hash,
+            source: SourceInfo {
+                root: cfg.root.display().to_string(),
+                files: self.root.files.len() as u64,
+                fingerprint: self.fingerprint.clone(),
+            },
+            rows,
+            skipped: skips.to_map(),
+            ignored_files: plan.ignored_files,
+            content_hash: content_hash(&entries),
+            shards: entries,
+        })
+    }
 }
 
 /// Drops repeated ids (each counted as a duplicate; the first in scan order is kept) and sorts
@@ -439,13 +408,7 @@ fn dedupe(mut candidates: Vec<Candidate>, skips: &mut Skips) -> Vec<Candidate> {
     candidates
 }
 
-struct PlannedShard<'a> {
-    split: Split,
-    rel: String,
-    items: &'a [Candidate],
-}
-
-fn plan_shards(candidates: &[Candidate], rows_per_shard: usize) -> Vec<PlannedShard<'_>> {
+fn plan_shards(candidates: &[Candidate], rows_per_shard: usize) -> Vec<Planned<Chunk>> {
     // Candidates are sorted by (split, id), so each split is one contiguous run.
     let mut plan = Vec::new();
     let mut start = 0;
@@ -453,68 +416,20 @@ fn plan_shards(candidates: &[Candidate], rows_per_shard: usize) -> Vec<PlannedSh
         let split = candidates[start].split;
         let end =
             candidates[start..].iter().position(|c| c.split != split).map_or(candidates.len(), |p| start + p);
-        for (i, chunk) in candidates[start..end].chunks(rows_per_shard).enumerate() {
-            plan.push(PlannedShard {
-                split,
+        for (i, first) in (start..end).step_by(rows_per_shard).enumerate() {
+            let range = first..(first + rows_per_shard).min(end);
+            // Content-derived only (no file times), so equal input gives byte-identical shards.
+            let ids = candidates[range.clone()].iter().map(|c| c.sample_id.as_str()).collect::<Vec<_>>();
+            plan.push(Planned {
                 rel: format!("{}/part-{i:05}.parquet", split.as_str()),
-                items: chunk,
+                identity: vec![ids.join("\n")],
+                rows: range.len() as u64,
+                unit: Chunk { split, range },
             });
         }
         start = end;
     }
     plan
-}
-
-fn shard_error(path: &Path, detail: String) -> IngestError {
-    IngestError::Shard(grefel_shards::ShardError::Invalid { path: path.into(), table: SAMPLES_TABLE, detail })
-}
-
-/// A finished shard with the expected plan key: its stats and hash. Anything else (absent, a
-/// different key, unreadable footer) means the shard is (re)written.
-fn finished_shard(path: &Path, key: &str) -> Result<Option<(ShardStats, String)>, IngestError> {
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let Ok(meta) = samples::read_metadata(path) else {
-        return Ok(None);
-    };
-    if meta.get(META_SHARD_KEY).map(String::as_str) != Some(key) {
-        return Ok(None);
-    }
-    let Some(stats) = meta.get(META_SHARD_STATS).and_then(|s| serde_json::from_str(s).ok()) else {
-        return Ok(None);
-    };
-    Ok(Some((stats, grefel_shards::hash::sha256_file(path)?)))
-}
-
-fn write_planned_shard(
-    path: &Path,
-    key: &str,
-    items: &[Candidate],
-    root: &DatasetRoot,
-    cfg: &PrepareConfig,
-) -> Result<(ShardStats, String, atomic::Pending), IngestError> {
-    let loaded: Vec<Result<SampleRecord, SkipReason>> =
-        items.par_iter().map(|c| load(c, root, cfg)).collect();
-    let mut stats = ShardStats::default();
-    let mut skips = Skips::default();
-    let mut records = Vec::with_capacity(items.len());
-    for r in loaded {
-        match r {
-            Ok(rec) => {
-                *stats.labels.entry(rec.label.name().to_string()).or_default() += 1;
-                records.push(rec);
-            }
-            Err(reason) => skips.add(reason),
-        }
-    }
-    stats.rows = records.len() as u64;
-    stats.skipped = skips.to_map();
-    let stats_json = serde_json::to_string(&stats).map_err(|e| shard_error(path, e.to_string()))?;
-    let meta: BTreeMap<String, String> =
-        [(META_SHARD_KEY.to_string(), key.to_string()), (META_SHARD_STATS.to_string(), stats_json)].into();
-    let (sha, written) = samples::write_shard_pending(path, &records, &meta)?;
-    Ok((stats, sha, written))
 }
 
 /// Loads, decodes and normalises one candidate.
@@ -573,29 +488,4 @@ fn load(c: &Candidate, root: &DatasetRoot, cfg: &PrepareConfig) -> Result<Sample
         soft_label: c.soft_label,
         attributes,
     })
-}
-
-/// Removes shards that are not in the plan (left by an earlier, larger run) and temporaries of
-/// killed writers.
-fn remove_unplanned(dir: &Path, entries: &[ShardEntry]) -> Result<(), IngestError> {
-    let planned: HashSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
-    atomic::remove_stale_temporaries(dir)?;
-    for split in Split::ALL {
-        let sub = dir.join(split.as_str());
-        atomic::remove_stale_temporaries(&sub)?;
-        let Ok(listing) = std::fs::read_dir(&sub) else { continue };
-        for entry in listing.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let rel = format!("{}/{name}", split.as_str());
-            if name.ends_with(".parquet") && !planned.contains(rel.as_str()) {
-                tracing::info!(shard = %rel, "removing a shard that is no longer in the plan");
-                std::fs::remove_file(entry.path()).map_err(|source| IngestError::Io {
-                    dataset: String::new(),
-                    path: entry.path(),
-                    source,
-                })?;
-            }
-        }
-    }
-    Ok(())
 }

@@ -25,7 +25,9 @@ pub mod stage;
 pub mod stage_manifest;
 
 pub use error::{DatError, LandmarkError};
+pub use grefel_shards::progress::{NoProgress, Progress};
+pub use grefel_shards::stage::Options;
 pub use model::ShapePredictor;
 pub use predict::{Predictor, Rect, Shape};
-pub use stage::{LandmarkSettings, NoProgress, Progress, run_stage};
+pub use stage::{LandmarkSettings, run_stage, run_stage_with};
 pub use stage_manifest::{LandmarkManifest, StageSummary};

@@ -1,27 +1,28 @@
 //! The landmark stage: `<data>/<dataset>/` `samples` shards → `<data>/<dataset>/landmarks/`
 //! `landmarks` shards (one per input shard, `part-NNNNN.parquet`, rows in input order) and a
-//! manifest. Resumable and idempotent, like `prepare`:
-//!
-//! - unchanged input, configuration and models with intact shards: nothing is done;
-//! - each output shard carries its plan key (configuration, input shard path and hash) and the
-//!   hashes of the models its rows used in its Parquet metadata, so after a kill the finished
-//!   shards are kept and only the rest are written; writes are atomic;
-//! - shards no longer in the plan and temporaries of killed writers are removed.
+//! manifest. A [`Stage`] of the stage engine ([`grefel_shards::stage`]), resumable and idempotent
+//! like `prepare`: unchanged input, configuration and models with intact shards do nothing; each
+//! output shard's plan key is the configuration and its input shard's path and hash, and its
+//! statistics name the hashes of the models its rows used, so after a kill the finished shards
+//! whose models are still current are kept and only the rest are written.
 //!
 //! Points per sample: the sample's own 68 points where it has them (`ground_truth` for the
 //! synthetic dataset, `dataset` otherwise) unless `recompute` is set; else dlib's 68-point
-//! predictor on the face box (see [`crate::boxes`]). Rows within a shard run in parallel.
+//! predictor on the face box (see [`crate::boxes`]). Shards, and rows within a shard, run in
+//! parallel.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
 use grefel_schema::landmarks_table::{LANDMARKS_SCHEMA_VERSION, LANDMARKS_TABLE, LandmarkSource};
 use grefel_schema::table::SAMPLES_TABLE;
-use grefel_shards::hash::{Fingerprint, sha256_file};
-use grefel_shards::manifest::{Manifest, ShardEntry, content_hash};
-use grefel_shards::{atomic, landmarks, samples};
+use grefel_shards::hash::sha256_file;
+use grefel_shards::manifest::{MANIFEST_FILE, Manifest, ShardEntry, content_hash};
+use grefel_shards::progress::Progress;
+use grefel_shards::stage::{self, Done, Layout, Options, Planned, Planning, Stage, Written};
+use grefel_shards::{landmarks, samples};
 use serde::{Deserialize, Serialize};
 
 use crate::LandmarkError;
@@ -36,8 +37,6 @@ pub const STAGE_VERSION: u32 = 1;
 pub const LANDMARKS_DIR: &str = "landmarks";
 /// Datasets whose given points are exact (drawn, not annotated).
 pub const GROUND_TRUTH_DATASETS: &[&str] = &["synthetic"];
-const META_SHARD_KEY: &str = "grefel.shard_key";
-const META_SHARD_STATS: &str = "grefel.shard_stats";
 
 /// Settings of one landmark run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -104,36 +103,38 @@ impl LandmarkSettings {
     }
 }
 
-/// Progress reporting hooks (the command line draws a bar; tests pass [`NoProgress`]).
-pub trait Progress: Sync {
-    /// Work of `total` rows starts.
-    fn begin(&self, total: u64);
-    /// `n` more rows are done.
-    fn advance(&self, n: u64);
-    /// The work is over.
-    fn end(&self);
-}
-
-/// Progress that reports nothing.
-#[derive(Debug, Clone, Copy)]
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn begin(&self, _: u64) {}
-    fn advance(&self, _: u64) {}
-    fn end(&self) {}
-}
-
 /// The models, loaded or hashed on first need.
+/// Shards run in parallel: `loading` makes the first one to need a model load it while the
+/// others wait, instead of each loading its own copy.
 struct Models<'a> {
     settings: &'a LandmarkSettings,
+    loading: Mutex<()>,
     dlib: OnceLock<LoadedModel>,
     face: OnceLock<FaceModel>,
     hashes: OnceLock<BTreeMap<String, String>>,
 }
 
-impl Models<'_> {
+impl<'a> Models<'a> {
+    fn new(settings: &'a LandmarkSettings) -> Self {
+        Models {
+            settings,
+            loading: Mutex::new(()),
+            dlib: OnceLock::new(),
+            face: OnceLock::new(),
+            hashes: OnceLock::new(),
+        }
+    }
+
+    /// Holds the load lock (a panicked loader left nothing half-set: the cells are set whole).
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.loading.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn dlib(&self) -> Result<&LoadedModel, LandmarkError> {
+        if let Some(m) = self.dlib.get() {
+            return Ok(m);
+        }
+        let _loading = self.lock();
         if let Some(m) = self.dlib.get() {
             return Ok(m);
         }
@@ -147,6 +148,10 @@ impl Models<'_> {
         if let Some(m) = self.face.get() {
             return Ok(m);
         }
+        let _loading = self.lock();
+        if let Some(m) = self.face.get() {
+            return Ok(m);
+        }
         let path = &self.settings.face_model;
         if !path.is_file() {
             return Err(LandmarkError::MissingModel { path: path.clone(), hint: SETUP_HINT.into() });
@@ -157,6 +162,10 @@ impl Models<'_> {
 
     /// SHA-256 of each model file present (`dlib68`, `rustface`).
     fn hashes(&self) -> Result<&BTreeMap<String, String>, LandmarkError> {
+        if let Some(h) = self.hashes.get() {
+            return Ok(h);
+        }
+        let _loading = self.lock();
         if let Some(h) = self.hashes.get() {
             return Ok(h);
         }
@@ -188,94 +197,142 @@ pub fn run_stage(
     settings: &LandmarkSettings,
     progress: &dyn Progress,
 ) -> Result<StageSummary, LandmarkError> {
+    run_stage_with(settings, Options::default(), progress)
+}
+
+/// [`run_stage`] with engine options (`force`: rebuild even over a malformed manifest).
+pub fn run_stage_with(
+    settings: &LandmarkSettings,
+    options: Options,
+    progress: &dyn Progress,
+) -> Result<StageSummary, LandmarkError> {
     let start = Instant::now();
     settings.validate()?;
     let in_dir = settings.input_dir();
-    let out_dir = settings.output_dir();
     let input = read_input(&in_dir)?;
-    let config_hash = Fingerprint::new().part(settings.resolved().to_string()).finish();
-    let models = Models { settings, dlib: OnceLock::new(), face: OnceLock::new(), hashes: OnceLock::new() };
-    let mut summary = StageSummary {
-        dataset: settings.dataset.clone(),
-        dir: out_dir.clone(),
-        up_to_date: false,
-        rows_read: input.rows.total,
-        shards_read: input.shards.len() as u64,
-        rows: LandmarkCounts::default(),
-        shards_written: 0,
-        shards_reused: 0,
-        skipped: BTreeMap::new(),
-        content_hash: String::new(),
-        elapsed: Default::default(),
+    let layout = Layout {
+        dir: settings.output_dir(),
+        manifest: MANIFEST_FILE.into(),
+        shard_dirs: Some(vec![String::new()]),
     };
+    let stage = Landmarks { settings, in_dir, input, models: Models::new(settings), layout };
+    let outcome = stage::run(&stage, options, progress)?;
+    let m = outcome.manifest;
+    Ok(StageSummary {
+        dataset: settings.dataset.clone(),
+        dir: stage.layout.dir,
+        up_to_date: outcome.up_to_date,
+        rows_read: stage.input.rows.total,
+        shards_read: stage.input.shards.len() as u64,
+        rows: m.rows,
+        shards_written: outcome.written,
+        shards_reused: outcome.reused,
+        skipped: m.skipped,
+        content_hash: m.content_hash,
+        elapsed: start.elapsed(),
+    })
+}
 
-    if let Some(m) = LandmarkManifest::read(&out_dir)?
-        && m.input.content_hash == input.content_hash
-        && m.config_hash == config_hash
-        && m.verify_shards(&out_dir)?
-        && models.still_current(&m.models)?
-    {
-        tracing::info!(dataset = %settings.dataset, "input, configuration, models and shards unchanged");
-        summary.up_to_date = true;
-        summary.shards_reused = m.shards.len();
-        summary.rows = m.rows;
-        summary.skipped = m.skipped;
-        summary.content_hash = m.content_hash;
-        summary.elapsed = start.elapsed();
-        return Ok(summary);
+/// The landmark stage as a [`Stage`]: the input is the `samples` manifest's content hash, a
+/// shard is one input shard (`part-NNNNN.parquet` in input order).
+struct Landmarks<'a> {
+    settings: &'a LandmarkSettings,
+    in_dir: PathBuf,
+    /// The `samples` manifest, shards sorted by path.
+    input: Manifest,
+    models: Models<'a>,
+    layout: Layout,
+}
+
+impl Stage for Landmarks<'_> {
+    const NAME: &'static str = "landmarks";
+    type Plan = ();
+    type Unit = ShardEntry;
+    type Stats = ShardStats;
+    type Manifest = LandmarkManifest;
+    type Error = LandmarkError;
+
+    fn layout(&self) -> &Layout {
+        &self.layout
     }
 
-    progress.begin(input.rows.total);
-    let mut entries = Vec::with_capacity(input.shards.len());
-    let mut used_models = BTreeMap::new();
-    for (i, shard) in input.shards.iter().enumerate() {
-        let rel = format!("part-{i:05}.parquet");
-        let path = out_dir.join(&rel);
-        let key = Fingerprint::new().part(&config_hash).part(&shard.path).part(&shard.sha256).finish();
-        let (stats, sha256) = match finished_shard(&path, &key, &models)? {
-            Some(done) => {
-                summary.shards_reused += 1;
-                done
+    fn input(&self) -> &str {
+        &self.input.content_hash
+    }
+
+    fn config(&self) -> serde_json::Value {
+        self.settings.resolved()
+    }
+
+    fn is_current(&self, m: &LandmarkManifest) -> Result<bool, LandmarkError> {
+        self.models.still_current(&m.models)
+    }
+
+    fn plan(&self) -> Result<Planning<(), ShardEntry>, LandmarkError> {
+        let plan = self.input.shards.iter().enumerate().map(|(i, shard)| Planned {
+            rel: format!("part-{i:05}.parquet"),
+            identity: vec![shard.path.clone(), shard.sha256.clone()],
+            rows: shard.rows,
+            unit: shard.clone(),
+        });
+        Ok(((), plan.collect()))
+    }
+
+    fn reusable(&self, stats: &ShardStats) -> Result<bool, LandmarkError> {
+        self.models.still_current(&stats.models)
+    }
+
+    fn write(
+        &self,
+        (): &(),
+        shard: &Planned<ShardEntry>,
+        path: &Path,
+        key: &str,
+    ) -> Result<Written<ShardStats>, LandmarkError> {
+        write_shard(self, &shard.unit, path, key)
+    }
+
+    fn rows(stats: &ShardStats) -> u64 {
+        stats.rows.total
+    }
+
+    fn manifest(
+        &self,
+        (): &(),
+        config_hash: String,
+        done: Vec<Done<ShardEntry, ShardStats>>,
+    ) -> Result<LandmarkManifest, LandmarkError> {
+        let (mut rows, mut skipped, mut models) =
+            (LandmarkCounts::default(), BTreeMap::new(), BTreeMap::new());
+        let mut entries = Vec::with_capacity(done.len());
+        for Done { entry, stats, .. } in done {
+            rows.merge(&stats.rows);
+            for (k, n) in stats.skipped {
+                *skipped.entry(k).or_default() += n;
             }
-            None => {
-                summary.shards_written += 1;
-                write_shard(&path, &key, &in_dir, shard, settings, &models)?
-            }
-        };
-        progress.advance(shard.rows);
-        summary.rows.merge(&stats.rows);
-        for (k, n) in &stats.skipped {
-            *summary.skipped.entry(k.clone()).or_default() += n;
+            models.extend(stats.models);
+            entries.push(entry);
         }
-        used_models.extend(stats.models.clone());
-        entries.push(ShardEntry { path: rel, rows: stats.rows.total, sha256 });
+        Ok(LandmarkManifest {
+            table: LANDMARKS_TABLE.into(),
+            schema_version: LANDMARKS_SCHEMA_VERSION,
+            dataset: self.settings.dataset.clone(),
+            stage_version: STAGE_VERSION,
+            config: self.settings.resolved(),
+            config_hash,
+            input: InputInfo {
+                dir: self.in_dir.display().to_string(),
+                content_hash: self.input.content_hash.clone(),
+                rows: self.input.rows.total,
+                shards: self.input.shards.len() as u64,
+            },
+            models,
+            rows,
+            skipped,
+            content_hash: content_hash(&entries),
+            shards: entries,
+        })
     }
-    progress.end();
-    remove_unplanned(&out_dir, &entries)?;
-
-    let manifest = LandmarkManifest {
-        table: LANDMARKS_TABLE.into(),
-        schema_version: LANDMARKS_SCHEMA_VERSION,
-        dataset: settings.dataset.clone(),
-        stage_version: STAGE_VERSION,
-        config: settings.resolved(),
-        config_hash,
-        input: InputInfo {
-            dir: in_dir.display().to_string(),
-            content_hash: input.content_hash.clone(),
-            rows: input.rows.total,
-            shards: input.shards.len() as u64,
-        },
-        models: used_models,
-        rows: summary.rows.clone(),
-        skipped: summary.skipped.clone(),
-        content_hash: content_hash(&entries),
-        shards: entries,
-    };
-    manifest.write(&out_dir)?;
-    summary.content_hash = manifest.content_hash;
-    summary.elapsed = start.elapsed();
-    Ok(summary)
 }
 
 fn read_input(dir: &Path) -> Result<Manifest, LandmarkError> {
@@ -290,38 +347,14 @@ fn read_input(dir: &Path) -> Result<Manifest, LandmarkError> {
     Ok(m)
 }
 
-/// A finished shard with the expected plan key whose models are still the ones present: its
-/// stats and hash. Anything else means the shard is (re)written.
-fn finished_shard(
-    path: &Path,
-    key: &str,
-    models: &Models<'_>,
-) -> Result<Option<(ShardStats, String)>, LandmarkError> {
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let Ok(meta) = landmarks::read_metadata(path) else { return Ok(None) };
-    if meta.get(META_SHARD_KEY).map(String::as_str) != Some(key) {
-        return Ok(None);
-    }
-    let Some(stats) = meta.get(META_SHARD_STATS).and_then(|s| serde_json::from_str::<ShardStats>(s).ok())
-    else {
-        return Ok(None);
-    };
-    if !models.still_current(&stats.models)? {
-        return Ok(None);
-    }
-    Ok(Some((stats, sha256_file(path)?)))
-}
-
+/// Computes one shard's rows from its input shard and writes them (uncommitted).
 fn write_shard(
+    stage: &Landmarks<'_>,
+    input: &ShardEntry,
     path: &Path,
     key: &str,
-    in_dir: &Path,
-    input: &ShardEntry,
-    settings: &LandmarkSettings,
-    models: &Models<'_>,
-) -> Result<(ShardStats, String), LandmarkError> {
+) -> Result<Written<ShardStats>, LandmarkError> {
+    let (settings, models, in_dir) = (stage.settings, &stage.models, stage.in_dir.as_path());
     let in_path = in_dir.join(&input.path);
     if sha256_file(&in_path)? != input.sha256 {
         return Err(LandmarkError::Input {
@@ -353,28 +386,8 @@ fn write_shard(
             stats.models.insert(name.to_string(), sha.clone());
         }
     }
-    let stats_json = serde_json::to_string(&stats).map_err(|e| LandmarkError::Input {
-        dir: in_dir.into(),
-        detail: format!("encoding shard statistics: {e}"),
-    })?;
-    let meta: BTreeMap<String, String> =
-        [(META_SHARD_KEY.to_string(), key.to_string()), (META_SHARD_STATS.to_string(), stats_json)].into();
-    let sha = landmarks::write_shard(path, &rows, &meta)?;
+    let meta = stage::shard_metadata(path, key, &stats)?;
+    let (sha256, pending) = landmarks::write_shard_pending(path, &rows, &meta)?;
     tracing::debug!(shard = %path.display(), rows = rows.len(), "written");
-    Ok((stats, sha))
-}
-
-/// Removes `part-*.parquet` files that are not in the plan and temporaries of killed writers.
-fn remove_unplanned(dir: &Path, entries: &[ShardEntry]) -> Result<(), LandmarkError> {
-    let planned: HashSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
-    atomic::remove_stale_temporaries(dir)?;
-    let Ok(listing) = std::fs::read_dir(dir) else { return Ok(()) };
-    for entry in listing.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with("part-") && name.ends_with(".parquet") && !planned.contains(name.as_str()) {
-            tracing::info!(shard = %name, "removing a shard that is no longer in the plan");
-            std::fs::remove_file(entry.path()).map_err(LandmarkError::io("remove", entry.path()))?;
-        }
-    }
-    Ok(())
+    Ok(Written { stats, sha256, pending })
 }

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use grefel_schema::landmarks_table::LandmarkRecord;
-use grefel_shards::manifest::{MANIFEST_FILE, ShardEntry, content_hash};
-use grefel_shards::{ShardError, atomic};
+use grefel_shards::ShardError;
+use grefel_shards::manifest::{self, MANIFEST_FILE, Recorded, ShardEntry, StageManifest};
 use serde::{Deserialize, Serialize};
 
 /// Counts of rows by split, point source, box source and quality flag.
@@ -108,36 +108,33 @@ pub struct LandmarkManifest {
     pub content_hash: String,
 }
 
+impl StageManifest for LandmarkManifest {
+    fn recorded(&self) -> Recorded<'_> {
+        Recorded::new(
+            &self.input.content_hash,
+            Some(&self.config_hash),
+            &self.shards,
+            Some(&self.content_hash),
+        )
+    }
+}
+
 impl LandmarkManifest {
-    /// Reads `<dir>/manifest.json`; `Ok(None)` when there is none or it is not a landmark
-    /// manifest of this shape (it is then rebuilt).
+    /// Reads `<dir>/manifest.json`; `Ok(None)` when there is none, an error naming the file and
+    /// `--force` when it is not a landmark manifest of this shape
+    /// ([`grefel_shards::manifest::read_file`]).
     pub fn read(dir: &Path) -> Result<Option<LandmarkManifest>, ShardError> {
-        let path = dir.join(MANIFEST_FILE);
-        match std::fs::read(&path) {
-            Ok(text) => Ok(serde_json::from_slice(&text).ok()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(ShardError::Io { op: "read", path, source }),
-        }
+        manifest::read_file(&dir.join(MANIFEST_FILE))
     }
 
     /// Writes `<dir>/manifest.json` atomically (pretty JSON, trailing newline).
     pub fn write(&self, dir: &Path) -> Result<(), ShardError> {
-        let path = dir.join(MANIFEST_FILE);
-        let mut text = serde_json::to_vec_pretty(self)
-            .map_err(|source| ShardError::Manifest { path: path.clone(), source })?;
-        text.push(b'\n');
-        atomic::write_bytes(&path, &text)
+        manifest::write_file(&dir.join(MANIFEST_FILE), self)
     }
 
     /// Whether every listed shard exists under `dir` with its recorded hash.
     pub fn verify_shards(&self, dir: &Path) -> Result<bool, ShardError> {
-        for s in &self.shards {
-            let path = dir.join(&s.path);
-            if !path.is_file() || grefel_shards::hash::sha256_file(&path)? != s.sha256 {
-                return Ok(false);
-            }
-        }
-        Ok(content_hash(&self.shards) == self.content_hash)
+        manifest::verify(self, dir)
     }
 }
 

@@ -41,10 +41,23 @@ pub enum ShardError {
         /// What is wrong.
         detail: String,
     },
-    /// A manifest is not valid JSON of the expected shape.
-    #[error("manifest {path}: {source}")]
-    Manifest {
+    /// A manifest on disk is not valid JSON of its stage's shape. Every stage treats it alike:
+    /// it stops rather than guess, and `--force` rebuilds.
+    #[error(
+        "manifest {path} is malformed ({source}): rerun the stage that writes it with `--force` to rebuild it (or delete the file)"
+    )]
+    MalformedManifest {
         /// The manifest.
+        path: PathBuf,
+        /// The JSON error.
+        source: serde_json::Error,
+    },
+    /// A manifest or a shard's statistics could not be encoded as JSON.
+    #[error("encoding {what} for {path}: {source}")]
+    Encode {
+        /// What was being encoded (`manifest`, `shard statistics`).
+        what: &'static str,
+        /// The file it was meant for.
         path: PathBuf,
         /// The JSON error.
         source: serde_json::Error,

@@ -81,8 +81,20 @@ pub fn write_shard(
     records: &[LandmarkRecord],
     extra: &BTreeMap<String, String>,
 ) -> Result<String, ShardError> {
+    let (sha, pending) = write_shard_pending(path, records, extra)?;
+    pending.commit()?;
+    Ok(sha)
+}
+
+/// [`write_shard`] up to the sync: the shard waits at its temporary path until the returned
+/// [`crate::atomic::Pending`] is committed.
+pub fn write_shard_pending(
+    path: &Path,
+    records: &[LandmarkRecord],
+    extra: &BTreeMap<String, String>,
+) -> Result<(String, crate::atomic::Pending), ShardError> {
     let batch = to_batch(records).map_err(|source| ShardError::Arrow { path: path.into(), source })?;
-    crate::table_io::write_batch(path, &batch, crate::table_io::base_properties(extra).build())
+    crate::table_io::write_batch_pending(path, &batch, crate::table_io::base_properties(extra).build())
 }
 
 /// The key-value metadata of a `landmarks` shard, read from its footer only.

@@ -1,10 +1,16 @@
-//! The per-dataset `manifest.json`: what was read, what was written, what was skipped and why.
+//! Manifests: what a stage read, wrote and skipped.
 //!
-//! The manifest holds no timestamps or durations, so the same input gives the same bytes.
+//! - [`StageManifest`]: what every stage's manifest shares (the shards it lists and the content
+//!   hash over them), with [`read_file`], [`write_file`] and [`verify`] written once for all;
+//! - [`Manifest`]: the per-dataset `manifest.json` of the ingest (`samples` shards).
+//!
+//! Manifests hold no timestamps or durations, so the same input gives the same bytes.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::hash::Fingerprint;
@@ -88,36 +94,102 @@ pub fn content_hash(shards: &[ShardEntry]) -> String {
     fp.finish()
 }
 
-impl Manifest {
-    /// Reads `<dir>/manifest.json`; `Ok(None)` when there is none.
-    pub fn read(dir: &Path) -> Result<Option<Manifest>, ShardError> {
-        let path = dir.join(MANIFEST_FILE);
-        let text = match std::fs::read(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(ShardError::Io { op: "read", path, source: e }),
-        };
-        serde_json::from_slice(&text).map(Some).map_err(|source| ShardError::Manifest { path, source })
-    }
+/// What the stage engine reads from any stage's manifest (see [`StageManifest`]).
+#[derive(Clone, Debug)]
+pub struct Recorded<'a> {
+    /// What identifies the input the shards were written from (a fingerprint or content hash).
+    pub input: &'a str,
+    /// The configuration hash, where the manifest records one (a noise draw's file name names
+    /// its configuration instead).
+    pub config_hash: Option<&'a str>,
+    /// The shards, with paths relative to the manifest's folder.
+    pub shards: Cow<'a, [ShardEntry]>,
+    /// The content hash over the shards ([`content_hash`]), where the manifest records one.
+    pub content_hash: Option<&'a str>,
+}
 
-    /// Writes `<dir>/manifest.json` atomically (pretty JSON, trailing newline).
-    pub fn write(&self, dir: &Path) -> Result<(), ShardError> {
-        let path = dir.join(MANIFEST_FILE);
-        let mut text = serde_json::to_vec_pretty(self)
-            .map_err(|source| ShardError::Manifest { path: path.clone(), source })?;
-        text.push(b'\n');
-        atomic::write_bytes(&path, &text)
+impl<'a> Recorded<'a> {
+    /// Gathers the parts.
+    pub fn new(
+        input: &'a str,
+        config_hash: Option<&'a str>,
+        shards: impl Into<Cow<'a, [ShardEntry]>>,
+        content_hash: Option<&'a str>,
+    ) -> Self {
+        Recorded { input, config_hash, shards: shards.into(), content_hash }
     }
+}
 
-    /// Checks that every listed shard exists under `dir` with its recorded hash.
-    pub fn verify_shards(&self, dir: &Path) -> Result<bool, ShardError> {
-        for s in &self.shards {
-            let path = dir.join(&s.path);
-            if !path.is_file() || crate::hash::sha256_file(&path)? != s.sha256 {
-                return Ok(false);
-            }
+/// What every stage's manifest shares: the input and configuration it was written from, the
+/// shards it lists and the content hash over them. The stage-specific fields are the
+/// implementing type's own (its JSON layout is its own).
+pub trait StageManifest: Serialize + DeserializeOwned {
+    /// The shared part.
+    fn recorded(&self) -> Recorded<'_>;
+}
+
+/// Reads a manifest; `Ok(None)` when there is none, [`ShardError::MalformedManifest`] (naming
+/// the file and `--force`) when it is not valid JSON of `M`'s shape.
+pub fn read_file<M: DeserializeOwned>(path: &Path) -> Result<Option<M>, ShardError> {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(ShardError::Io { op: "read", path: path.into(), source }),
+    };
+    serde_json::from_slice(&text)
+        .map(Some)
+        .map_err(|source| ShardError::MalformedManifest { path: path.into(), source })
+}
+
+/// Writes a manifest atomically (pretty JSON, trailing newline).
+pub fn write_file<M: Serialize>(path: &Path, manifest: &M) -> Result<(), ShardError> {
+    let mut text = serde_json::to_vec_pretty(manifest).map_err(|source| ShardError::Encode {
+        what: "manifest",
+        path: path.into(),
+        source,
+    })?;
+    text.push(b'\n');
+    atomic::write_bytes(path, &text)
+}
+
+/// Whether every shard `manifest` lists exists under `dir` with its recorded hash, and the
+/// recorded content hash (if any) is the one over those shards.
+pub fn verify<M: StageManifest>(manifest: &M, dir: &Path) -> Result<bool, ShardError> {
+    let Recorded { shards, content_hash: recorded, .. } = manifest.recorded();
+    for s in shards.iter() {
+        let path = dir.join(&s.path);
+        if !path.is_file() || crate::hash::sha256_file(&path)? != s.sha256 {
+            return Ok(false);
         }
-        Ok(content_hash(&self.shards) == self.content_hash)
+    }
+    Ok(recorded.is_none_or(|h| content_hash(&shards) == h))
+}
+
+impl StageManifest for Manifest {
+    fn recorded(&self) -> Recorded<'_> {
+        Recorded::new(
+            &self.source.fingerprint,
+            Some(&self.config_hash),
+            &self.shards,
+            Some(&self.content_hash),
+        )
+    }
+}
+
+impl Manifest {
+    /// Reads `<dir>/manifest.json` ([`read_file`]).
+    pub fn read(dir: &Path) -> Result<Option<Manifest>, ShardError> {
+        read_file(&dir.join(MANIFEST_FILE))
+    }
+
+    /// Writes `<dir>/manifest.json` ([`write_file`]).
+    pub fn write(&self, dir: &Path) -> Result<(), ShardError> {
+        write_file(&dir.join(MANIFEST_FILE), self)
+    }
+
+    /// Checks that every listed shard exists under `dir` with its recorded hash ([`verify`]).
+    pub fn verify_shards(&self, dir: &Path) -> Result<bool, ShardError> {
+        verify(self, dir)
     }
 
     /// Total skipped candidates.
@@ -164,6 +236,9 @@ mod tests {
         std::fs::write(dir.path().join("train/a.parquet"), b"b").expect("corrupt");
         assert!(!back.verify_shards(dir.path()).expect("verify"));
         std::fs::write(dir.path().join(MANIFEST_FILE), b"{").expect("corrupt");
-        assert!(matches!(Manifest::read(dir.path()), Err(ShardError::Manifest { .. })));
+        let err = Manifest::read(dir.path()).expect_err("malformed");
+        assert!(matches!(err, ShardError::MalformedManifest { .. }), "{err}");
+        let text = err.to_string();
+        assert!(text.contains(MANIFEST_FILE) && text.contains("--force"), "{text}");
     }
 }

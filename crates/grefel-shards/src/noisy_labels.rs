@@ -11,7 +11,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use grefel_schema::noise_table::{NOISY_LABELS_TABLE, NoisyLabelRecord, noisy_labels_schema};
 
 use crate::ShardError;
-use crate::table_io::{base_properties, read_batches, write_batch};
+use crate::table_io::{base_properties, read_batches, write_batch_pending};
 
 /// Writes `records` to `path` atomically; returns the file's SHA-256.
 pub fn write(
@@ -19,6 +19,18 @@ pub fn write(
     records: &[NoisyLabelRecord],
     extra: &BTreeMap<String, String>,
 ) -> Result<String, ShardError> {
+    let (sha, pending) = write_pending(path, records, extra)?;
+    pending.commit()?;
+    Ok(sha)
+}
+
+/// [`write`] up to the sync: the file waits at its temporary path until the returned
+/// [`crate::atomic::Pending`] is committed.
+pub fn write_pending(
+    path: &Path,
+    records: &[NoisyLabelRecord],
+    extra: &BTreeMap<String, String>,
+) -> Result<(String, crate::atomic::Pending), ShardError> {
     let n = records.len();
     let mut id = StringBuilder::with_capacity(n, n * 32);
     let mut clean = Int16Builder::with_capacity(n);
@@ -38,7 +50,7 @@ pub fn write(
     ];
     let batch = RecordBatch::try_new(Arc::new(noisy_labels_schema()), columns)
         .map_err(|source| ShardError::Arrow { path: path.into(), source })?;
-    write_batch(path, &batch, base_properties(extra).build())
+    write_batch_pending(path, &batch, base_properties(extra).build())
 }
 
 /// Reads a `noisy_labels` file.

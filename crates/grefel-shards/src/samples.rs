@@ -22,7 +22,6 @@ use grefel_schema::table::{Attributes, NUM_LANDMARKS, SAMPLES_TABLE, SampleRecor
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::schema::types::ColumnPath;
 
 use crate::ShardError;
@@ -152,11 +151,7 @@ pub fn write_shard_pending(
 
 /// The key-value metadata of a shard, read from its footer only.
 pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>, ShardError> {
-    let file = File::open(path).map_err(ShardError::io("open", path))?;
-    let reader = SerializedFileReader::new(file)
-        .map_err(|source| ShardError::Parquet { path: path.into(), source })?;
-    let kv = reader.metadata().file_metadata().key_value_metadata().cloned().unwrap_or_default();
-    Ok(kv.into_iter().filter_map(|k| Some((k.key, k.value?))).collect())
+    crate::table_io::read_metadata(path)
 }
 
 /// Reads every row of a `samples` shard.

@@ -11,6 +11,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use parquet::file::metadata::KeyValue;
 use parquet::file::properties::{WriterProperties, WriterPropertiesBuilder};
+use parquet::file::reader::{FileReader, SerializedFileReader};
 
 use crate::{ShardError, atomic};
 
@@ -56,4 +57,13 @@ pub fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, ShardError> {
     let reader =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err)?.build().map_err(parquet_err)?;
     reader.map(|b| b.map_err(|source| ShardError::Arrow { path: path.into(), source })).collect()
+}
+
+/// The key-value metadata of a Parquet file of any table, read from its footer only.
+pub fn read_metadata(path: &Path) -> Result<BTreeMap<String, String>, ShardError> {
+    let file = File::open(path).map_err(ShardError::io("open", path))?;
+    let reader = SerializedFileReader::new(file)
+        .map_err(|source| ShardError::Parquet { path: path.into(), source })?;
+    let kv = reader.metadata().file_metadata().key_value_metadata().cloned().unwrap_or_default();
+    Ok(kv.into_iter().filter_map(|k| Some((k.key, k.value?))).collect())
 }

@@ -39,25 +39,9 @@ pub use config::{RunOptions, TrainConfig, TrainSettings};
 pub use error::TrainError;
 pub use train::{train, train_with};
 
-/// Progress hooks (the command line draws a bar per epoch; tests pass [`NoProgress`]).
-pub trait Progress: Sync {
-    /// A phase of `total` units starts (`label`: `epoch 3/10`).
-    fn begin(&self, label: &str, total: u64);
-    /// `n` more units are done.
-    fn advance(&self, n: u64);
-    /// The phase is over.
-    fn end(&self);
-}
-
-/// Progress that reports nothing.
-#[derive(Debug, Clone, Copy)]
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn begin(&self, _: &str, _: u64) {}
-    fn advance(&self, _: u64) {}
-    fn end(&self) {}
-}
+/// Progress hooks (the command line draws a bar per epoch; tests pass [`NoProgress`]): the one
+/// trait every stage reports to.
+pub use grefel_shards::progress::{NoProgress, Progress};
 
 /// How a call to [`train()`] ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
