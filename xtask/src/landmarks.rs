@@ -15,11 +15,12 @@ mod setup;
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use grefel_landmarks::boxes::BoxConfig;
-use grefel_landmarks::models::{default_dlib68_path, default_rustface_path};
-use grefel_landmarks::{LandmarkSettings, Options, run_stage, run_stage_with};
+use grefel_landmarks::{LandmarkSettings, Options};
+use grefel_pipeline::PipelineError;
+use grefel_pipeline::pipeline_file::LandmarksStage;
+use grefel_pipeline::stages::{landmark_settings, landmarks_stage};
 
 use crate::progress::Bar;
 
@@ -68,14 +69,13 @@ struct StageArgs {
 
 impl StageArgs {
     fn settings(&self) -> LandmarkSettings {
-        LandmarkSettings {
-            data: self.data.clone().unwrap_or_else(|| crate::workspace_root().join("data")),
-            dataset: self.dataset.clone(),
-            model: self.model.clone().unwrap_or_else(default_dlib68_path),
-            face_model: self.face_model.clone().unwrap_or_else(default_rustface_path),
+        let data = self.data.clone().unwrap_or_else(|| crate::workspace_root().join("data"));
+        let stage = LandmarksStage {
             recompute: self.recompute,
-            boxes: BoxConfig::default(),
-        }
+            model: self.model.clone(),
+            face_model: self.face_model.clone(),
+        };
+        landmark_settings(&data, &self.dataset, &stage)
     }
 }
 
@@ -89,34 +89,19 @@ pub fn run(args: LandmarksArgs) -> Result<()> {
 }
 
 fn run_stage_command(args: &StageArgs) -> Result<()> {
-    let settings = args.settings();
-    let input = settings.input_dir();
-    if !input.join("manifest.json").is_file() {
-        let hint = if args.dataset == "synthetic" && args.data.is_none() {
-            "run `cargo xtask prepare` first (it draws and prepares the synthetic dataset)".to_string()
-        } else {
-            format!("prepare it first: `cargo xtask prepare --dataset … --name {}`", args.dataset)
-        };
-        bail!("no prepared dataset at {} ({hint})", input.display());
-    }
     let options = Options { force: args.force };
-    let summary = run_stage_with(&settings, options, &Bar::new("landmarks"))?;
-    println!("{summary}");
-    Ok(())
-}
-
-/// The landmark stage on the prepared synthetic dataset with default settings (its exact
-/// ground-truth points; no model needed), returning the summary line.
-pub fn synthetic_stage() -> Result<String> {
-    let args = StageArgs {
-        dataset: "synthetic".into(),
-        data: None,
-        model: None,
-        face_model: None,
-        recompute: false,
-        force: false,
-    };
-    Ok(run_stage(&args.settings(), &Bar::new("landmarks"))?.to_string())
+    match landmarks_stage(&args.settings(), options, &Bar::new("landmarks")) {
+        Ok(summary) => {
+            println!("{summary}");
+            Ok(())
+        }
+        Err(e @ PipelineError::MissingDataset { .. })
+            if args.dataset == "synthetic" && args.data.is_none() =>
+        {
+            Err(e).context("run `cargo xtask prepare` first (it draws and prepares the synthetic dataset)")
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Runs `setup-landmarks`.

@@ -6,10 +6,11 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use grefel_ingest::normalize::ImageConfig;
 use grefel_ingest::split::SplitConfig;
-use grefel_ingest::{Options, PrepareSettings, prepare, prepare_with};
+use grefel_ingest::{Options, PrepareSettings, prepare_with};
 
 use crate::progress::Bar;
 use grefel_pipeline::Pipeline;
+use grefel_pipeline::stages::draw_synthetic;
 
 /// Arguments of `prepare`.
 #[derive(Debug, Args)]
@@ -95,30 +96,4 @@ pub fn run(args: PrepareArgs) -> Result<()> {
     let summary = prepare_with(&config, Options { force: args.force }, &Bar::new("prepare"))?;
     println!("{summary}");
     Ok(())
-}
-
-/// Draws the pipeline's synthetic dataset when it has a `[synth]` stage (a no-op when the drawn
-/// tree is current).
-pub fn draw_synthetic(pipeline: &Pipeline) -> Result<()> {
-    if let Some(synth) = &pipeline.synth {
-        let s = grefel_synth::generate(&synth.generator, &synth.root)
-            .with_context(|| format!("drawing the synthetic dataset into {}", synth.root.display()))?;
-        tracing::info!(
-            files = s.files,
-            reused = s.reused,
-            seconds = format!("{:.1}", s.elapsed.as_secs_f64()),
-            "synthetic dataset {}",
-            if s.reused { "already drawn" } else { "drawn" }
-        );
-    }
-    Ok(())
-}
-
-/// Runs the `[synth]` and `[prepare]` stages of `pipeline` (each a no-op when up to date) and
-/// returns the prepare summary line.
-pub fn prepare_pipeline(pipeline: &Pipeline) -> Result<String> {
-    draw_synthetic(pipeline)?;
-    let settings = pipeline.prepare.clone().context("the pipeline has no [prepare] table")?;
-    let config = settings.validate()?;
-    Ok(prepare(&config, &Bar::new("prepare"))?.to_string())
 }

@@ -5,15 +5,12 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::Args;
-use grefel_landmarks::boxes::BoxConfig;
-use grefel_landmarks::models::{default_dlib68_path, default_rustface_path};
-use grefel_landmarks::{LandmarkSettings, run_stage};
-use grefel_train::RunOptions;
+use grefel_pipeline::Pipeline;
+use grefel_pipeline::stages::{RunRequest, run_pipeline};
 
 use crate::progress::Bar;
-use grefel_pipeline::Pipeline;
 
 /// Arguments of `run`.
 #[derive(Debug, Args)]
@@ -33,61 +30,27 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> Result<()> {
     let start = Instant::now();
     let root = crate::workspace_root();
-    let path = if args.pipeline.is_absolute() { args.pipeline.clone() } else { root.join(&args.pipeline) };
+    let resolve = |p: &PathBuf| if p.is_absolute() { p.clone() } else { root.join(p) };
+    let path = resolve(&args.pipeline);
     let pipeline = Pipeline::load(&path, &root)?;
-    let mut stages = 0;
-    crate::prepare::draw_synthetic(&pipeline)?;
-    let data = pipeline.prepare.as_ref().map_or_else(|| root.join("data"), |p| p.out.clone());
-    let dataset = match &pipeline.prepare {
-        Some(p) => {
-            if !p.root.exists() {
-                bail!(
-                    "[prepare] root {} does not exist: edit `root` in {} to point at the dataset as its owners distribute it",
-                    p.root.display(),
-                    path.display()
-                );
-            }
-            println!("prepare: {}", crate::prepare::prepare_pipeline(&pipeline)?);
-            stages += 1;
-            Some(p.dataset.clone().unwrap_or_else(|| p.adapter.clone()))
-        }
-        None => None,
+    let request = RunRequest {
+        path: path.clone(),
+        runs: args.runs.as_ref().map_or_else(|| root.join("runs"), resolve),
+        default_data: root.join("data"),
+        device: args.device.clone(),
     };
-    if let Some(l) = &pipeline.landmarks {
-        let dataset = dataset
-            .clone()
-            .or_else(|| pipeline.train.as_ref().map(|t| t.dataset.clone()))
-            .context("[landmarks] needs a [prepare] or [train] table naming the dataset")?;
-        let settings = LandmarkSettings {
-            data: data.clone(),
-            dataset,
-            model: l.model.clone().unwrap_or_else(default_dlib68_path),
-            face_model: l.face_model.clone().unwrap_or_else(default_rustface_path),
-            recompute: l.recompute,
-            boxes: BoxConfig::default(),
-        };
-        println!("landmarks: {}", run_stage(&settings, &Bar::new("landmarks"))?);
-        stages += 1;
+    let lines = run_pipeline(&pipeline, &request, &Bar::new("run"))?;
+    for line in &lines {
+        println!("{line}");
     }
-    if let Some(t) = pipeline.train.clone() {
-        let runs = args
-            .runs
-            .as_ref()
-            .map_or_else(|| root.join("runs"), |r| if r.is_absolute() { r.clone() } else { root.join(r) });
-        let options = RunOptions { device: args.device.clone(), ..RunOptions::default() };
-        println!("{}", crate::train::train_settings(t, &data, &runs, &options)?);
-        stages += 1;
-    }
-    if stages == 0 {
-        bail!("pipeline {} has no stage to run ([prepare], [landmarks], [train])", path.display());
-    }
-    eprintln!("run {}: {stages} stage(s) in {:.1}s", path.display(), start.elapsed().as_secs_f64());
+    eprintln!("run {}: {} stage(s) in {:.1}s", path.display(), lines.len(), start.elapsed().as_secs_f64());
     Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use grefel_landmarks::models::default_dlib68_path;
 
     /// A pipeline file on the RAF-DB fixture tree: prepare, landmarks and train run in order, and
     /// a second run finds every stage current (the run folder is not trained again).

@@ -14,10 +14,11 @@ use anyhow::{Context, Result};
 use clap::Args;
 use grefel_artifacts::Axis;
 use grefel_pipeline::sweep::{
-    ANCHORS_KEY, SMOOTHING_KEY, anchors_axis, parse_axis, parse_noise_protocol, plan_sweep, rate_axis,
-    run_sweep,
+    SMOOTHING_KEY, SweepOutcome, anchors_axis, parse_axis, parse_noise_protocol, rate_axis, run_sweep,
 };
-use grefel_pipeline::{Pipeline, PipelineError, SweepRequest, TrainOverrides};
+use grefel_pipeline::{SweepSetup, TrainOverrides, sweep_from_pipeline};
+
+use crate::progress::Bar;
 
 /// Options every sweep shares.
 #[derive(Debug, Args)]
@@ -144,77 +145,45 @@ pub fn general(args: GeneralArgs) -> Result<()> {
     Ok(())
 }
 
-/// Builds the request from the options (the pipeline's `[train]` table with the overrides),
-/// prepares the pipeline's dataset when the sweep trains on it, plans, runs and reports; returns
-/// the path of `table.csv`.
+/// Plans from the options (the pipeline's `[train]` table with the overrides; the pipeline's
+/// dataset prepared first when the sweep trains on it), runs and reports; returns the path of
+/// `table.csv`.
 fn run(command: &str, options: &SweepOptions, axes: Vec<Axis>, noise_rate: Option<f64>) -> Result<PathBuf> {
-    debug_assert!(axes.iter().all(|a| a.key != ANCHORS_KEY || a.name == "k"));
     let start = Instant::now();
-    let root = crate::workspace_root();
-    let resolve = |p: &PathBuf| if p.is_absolute() { p.clone() } else { root.join(p) };
-    let pipeline_path = resolve(&options.pipeline);
-    let pipeline = Pipeline::load(&pipeline_path, &root)?;
-    let overrides = TrainOverrides {
-        dataset: options.dataset.clone(),
-        preset: options.preset.clone(),
-        class_view: options.class_view.clone(),
-        epochs: options.epochs,
-        seed: None,
-        noise_file: options.noise_file.as_ref().map(resolve),
-    };
-    let base = pipeline
-        .train
-        .clone()
-        .with_context(|| format!("pipeline {} has no [train] table", pipeline_path.display()))?;
-    let base = overrides.apply(Some(base), &pipeline_path)?;
-    let data = options
-        .data
-        .as_ref()
-        .map(resolve)
-        .or(pipeline.prepare.as_ref().map(|p| p.out.clone()))
-        .unwrap_or_else(|| root.join("data"));
-    let request = SweepRequest {
-        command: command.into(),
-        axes,
-        noise_rate,
-        noise_protocol: parse_noise_protocol(&options.noise_protocol)?,
-        noise_seed: options.noise_seed,
-        seeds: options.seeds,
-        out: options.out.as_ref().map(resolve),
-        sweeps_dir: root.join("runs/sweeps"),
-        data,
+    let setup = SweepSetup {
+        root: crate::workspace_root(),
+        pipeline: options.pipeline.clone(),
+        overrides: TrainOverrides {
+            dataset: options.dataset.clone(),
+            preset: options.preset.clone(),
+            class_view: options.class_view.clone(),
+            epochs: options.epochs,
+            seed: None,
+            noise_file: options.noise_file.clone(),
+        },
+        data: options.data.clone(),
+        out: options.out.clone(),
         devices: options.devices.clone(),
         jobs: options.jobs,
-        base,
+        seeds: options.seeds,
+        noise_protocol: parse_noise_protocol(&options.noise_protocol)?,
+        noise_seed: options.noise_seed,
     };
-    if pipeline.prepare.as_ref().is_some_and(|p| p.dataset.as_deref() == Some(request.base.dataset.as_str()))
-        && options.data.is_none()
-    {
-        println!("{}", crate::prepare::prepare_pipeline(&pipeline)?);
+    let from = sweep_from_pipeline(&setup, command, axes, noise_rate, &Bar::new("prepare"))?;
+    if let Some(line) = &from.prepared {
+        println!("{line}");
     }
-    let planned = plan_sweep(&request)?;
-    println!("{}", planned.describe(command));
-    let outcome = match run_sweep(&planned) {
-        Ok(o) => o,
-        Err(e @ PipelineError::Report(_)) => {
-            return Err(e).with_context(|| format!("rendering the report of {}", planned.out.display()));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let (summary, report) = (&outcome.summary, &outcome.report);
-    println!("{}", report.table.to_markdown());
-    println!(
-        "{command}: {} cells ({} already done, {} ran, {} failed) in {:.0}s; {report}",
-        summary.cells,
-        summary.already_done,
-        summary.ran,
-        summary.failed.len(),
-        start.elapsed().as_secs_f64()
-    );
-    if !summary.failed.is_empty() {
-        return Err(PipelineError::CellsFailed { failed: summary.failed.len(), cells: summary.cells }.into());
-    }
-    Ok(report.table_csv.clone())
+    println!("{}", from.planned.describe(command));
+    let outcome = run_sweep(&from.planned)?;
+    print_outcome(command, &outcome, start);
+    outcome.check()?;
+    Ok(outcome.report.table_csv.clone())
+}
+
+/// Prints a finished sweep's table and summary line.
+pub fn print_outcome(command: &str, outcome: &SweepOutcome, start: Instant) {
+    println!("{}", outcome.report.table.to_markdown());
+    println!("{}", outcome.summary_line(command, start.elapsed().as_secs_f64()));
 }
 
 /// Arguments of `report`.

@@ -1,13 +1,14 @@
 //! `cargo xtask train`: train and evaluate one model on a prepared dataset (default: the `[train]`
 //! table of `pipelines/train-synthetic.toml`), into `runs/<config hash>/`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
-use grefel_train::{RunOptions, TrainSettings, train_with};
+use grefel_train::RunOptions;
 
 use crate::progress::Bar;
+use grefel_pipeline::stages::train_stage;
 use grefel_pipeline::{Pipeline, TrainOverrides};
 
 /// Arguments of `train`.
@@ -78,20 +79,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         stop_after_epochs: args.stop_after_epochs,
         ..RunOptions::default()
     };
-    let line = train_settings(settings, &data, &runs, &options)?;
-    println!("{line}");
+    let result = train_stage(settings, &data, &runs, &options, &Bar::new("train"))?;
+    println!("{}", result.summary_line());
     Ok(())
-}
-
-/// Resolves `settings` against the prepared dataset in `data`, trains, and returns the summary
-/// line (the `run` command's train stage too).
-pub fn train_settings(
-    settings: TrainSettings,
-    data: &Path,
-    runs: &Path,
-    options: &RunOptions,
-) -> Result<String> {
-    let (config, _) = settings.resolve(data).context("validating the training settings")?;
-    let result = train_with(&config, data, runs, options, &Bar::new("train"))?;
-    Ok(result.summary_line())
 }

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use grefel_schema::noise_table::NoisyLabelRecord;
 use grefel_schema::rng::SeedRng;
 use grefel_schema::{Expression, Label};
+use grefel_shards::DatasetLayout;
 use grefel_shards::manifest::{Recorded, ShardEntry, StageManifest};
 use grefel_shards::progress::NoProgress;
 use grefel_shards::stage::{self, Done, Layout, Options, Planned, Planning, Stage, Written};
@@ -246,7 +247,7 @@ impl Draw<'_> {
         let key = draw_key(self.spec, self.content_hash, self.view, self.train);
         let (table, _) = draw_paths(self.dataset_dir, &key);
         let layout = Layout {
-            dir: self.dataset_dir.join("noise"),
+            dir: DatasetLayout::at(self.dataset_dir).noise(),
             manifest: format!("{key}.json"),
             // Every draw of the dataset shares the folder: the engine removes nothing there.
             shard_dirs: None,
@@ -293,7 +294,7 @@ impl StageManifest for DrawSummary {
 
 /// Where a draw of `dataset` lives: `<dataset_dir>/noise/<key>.parquet` and `.json`.
 pub fn draw_paths(dataset_dir: &Path, key: &str) -> (PathBuf, PathBuf) {
-    let dir = dataset_dir.join("noise");
+    let dir = DatasetLayout::at(dataset_dir).noise();
     (dir.join(format!("{key}.parquet")), dir.join(format!("{key}.json")))
 }
 

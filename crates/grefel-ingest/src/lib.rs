@@ -11,7 +11,8 @@
 //! - [`split`]: seeded splits for datasets without an official one;
 //! - [`skip`]: counted skip reasons;
 //! - [`prepare`](mod@prepare): the resumable, idempotent driver;
-//! - [`fixtures`]: tiny trees in each official layout, with traps, for tests and manual runs.
+//! - `fixtures` (feature `fixtures`): tiny trees in each official layout, with traps, for tests
+//!   and `cargo xtask fixtures`.
 
 pub mod adapter;
 pub mod affectnet;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod fer2013;
 pub mod fergdb;
 pub mod ferplus;
+#[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod jaffe;
 mod jpeg;

@@ -80,16 +80,9 @@ impl PrepareSettings {
     pub fn validate(self) -> Result<PrepareConfig, IngestError> {
         let adapter = adapter_by_name(&self.adapter, self.variant.as_deref())?;
         let dataset = self.dataset.unwrap_or_else(|| adapter.name().to_string());
-        let name_ok = !dataset.is_empty()
-            && dataset
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if !name_ok {
-            return Err(IngestError::InvalidConfig {
-                field: "dataset",
-                reason: format!("`{dataset}` must be lower-case letters, digits, `-` or `_`"),
-            });
-        }
+        let dataset = grefel_schema::DatasetName::new(dataset)
+            .map_err(|e| IngestError::InvalidConfig { field: "dataset", reason: e.to_string() })?
+            .to_string();
         if self.rows_per_shard == 0 {
             return Err(IngestError::InvalidConfig {
                 field: "rows_per_shard",

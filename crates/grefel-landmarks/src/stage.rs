@@ -34,7 +34,7 @@ use crate::stage_manifest::{InputInfo, LandmarkCounts, LandmarkManifest, ShardSt
 /// Version of the stage's logic, recorded in the configuration; bumping it rebuilds shards.
 pub const STAGE_VERSION: u32 = 1;
 /// Name of the output folder inside the dataset folder.
-pub const LANDMARKS_DIR: &str = "landmarks";
+pub use grefel_shards::layout::LANDMARKS_DIR;
 /// Datasets whose given points are exact (drawn, not annotated).
 pub const GROUND_TRUTH_DATASETS: &[&str] = &["synthetic"];
 
@@ -59,12 +59,16 @@ pub struct LandmarkSettings {
 impl LandmarkSettings {
     /// The input folder, `<data>/<dataset>`.
     pub fn input_dir(&self) -> PathBuf {
-        self.data.join(&self.dataset)
+        self.layout().dir().to_path_buf()
     }
 
     /// The output folder, `<data>/<dataset>/landmarks`.
     pub fn output_dir(&self) -> PathBuf {
-        self.input_dir().join(LANDMARKS_DIR)
+        self.layout().landmarks()
+    }
+
+    fn layout(&self) -> grefel_shards::DatasetLayout {
+        grefel_shards::DataLayout::new(&self.data).dataset(&self.dataset)
     }
 
     /// The source recorded for points the dataset gives.
@@ -90,15 +94,8 @@ impl LandmarkSettings {
     }
 
     fn validate(&self) -> Result<(), LandmarkError> {
-        let ok = !self.dataset.is_empty()
-            && self
-                .dataset
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
-        if !ok {
-            let reason = format!("`{}` must be lower-case letters, digits, `-` or `_`", self.dataset);
-            return Err(LandmarkError::InvalidConfig { field: "dataset", reason });
-        }
+        grefel_schema::DatasetName::new(self.dataset.clone())
+            .map_err(|e| LandmarkError::InvalidConfig { field: "dataset", reason: e.to_string() })?;
         self.boxes.validate()
     }
 }

@@ -75,6 +75,12 @@ pub enum PipelineError {
     /// The report could not be rendered.
     #[error("rendering the report: {0}")]
     Report(#[from] grefel_report::ReportError),
+    /// Drawing the synthetic dataset failed.
+    #[error("drawing the synthetic dataset: {0}")]
+    Synth(#[from] grefel_synth::SynthError),
+    /// The landmark stage failed.
+    #[error(transparent)]
+    Landmarks(#[from] grefel_landmarks::LandmarkError),
     /// Preparing a dataset failed.
     #[error(transparent)]
     Ingest(#[from] grefel_ingest::IngestError),

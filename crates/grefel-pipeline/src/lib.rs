@@ -6,17 +6,23 @@
 //! - [`grid`]: sweep grids from text (`4..12`, `0.1,0.2,0.3`);
 //! - [`sweep`]: a sweep request validated into a plan ([`plan_sweep`]) and run ([`run_sweep`]);
 //! - [`execute`]: running a frozen plan's unfinished cells over workers;
-//! - [`cell`]: the training runner of a cell and its record.
+//! - [`cell`]: the training runner of a cell and its record;
+//! - [`stages`]: a pipeline file's stages run in order (`cargo xtask run`);
+//! - [`demo`]: the demo on the embedded synthetic dataset.
 
 pub mod cell;
+pub mod demo;
 pub mod error;
 pub mod execute;
 pub mod grid;
 pub mod overrides;
 pub mod pipeline_file;
+pub mod stages;
 pub mod sweep;
 
 pub use error::PipelineError;
 pub use overrides::TrainOverrides;
 pub use pipeline_file::Pipeline;
-pub use sweep::{PlannedSweep, SweepOutcome, SweepRequest, plan_sweep, run_sweep};
+pub use sweep::{
+    PlannedSweep, SweepOutcome, SweepRequest, SweepSetup, plan_sweep, run_sweep, sweep_from_pipeline,
+};

@@ -14,9 +14,11 @@ use grefel_train::TrainSettings;
 use serde_json::Value;
 
 use crate::PipelineError;
+use crate::TrainOverrides;
 use crate::cell::TrainCellRunner;
 use crate::execute::{CellFailure, CellRunner, SweepSummary, run_plan};
 use crate::grid::{parse_int_grid, parse_rate_grid};
+use crate::pipeline_file::Pipeline;
 
 /// The configuration key of K, the anchors per class.
 pub const ANCHORS_KEY: &str = "model.reliability.anchors_per_class";
@@ -95,6 +97,124 @@ pub struct SweepOutcome {
     pub summary: SweepSummary,
     /// The report of every finished cell.
     pub report: grefel_report::ReportSummary,
+}
+
+impl SweepOutcome {
+    /// The summary line printed after a sweep: cells run, skipped and failed, time, report.
+    pub fn summary_line(&self, command: &str, seconds: f64) -> String {
+        let s = &self.summary;
+        format!(
+            "{command}: {} cells ({} already done, {} ran, {} failed) in {seconds:.0}s; {}",
+            s.cells,
+            s.already_done,
+            s.ran,
+            s.failed.len(),
+            self.report
+        )
+    }
+
+    /// `Err(CellsFailed)` when some cell failed (after the report of the others is written).
+    pub fn check(&self) -> Result<(), PipelineError> {
+        let s = &self.summary;
+        if s.failed.is_empty() {
+            Ok(())
+        } else {
+            Err(PipelineError::CellsFailed { failed: s.failed.len(), cells: s.cells })
+        }
+    }
+}
+
+/// A sweep command's options besides its grid: where the base configuration comes from and how
+/// the cells run. Relative paths are taken relative to `root`.
+#[derive(Clone, Debug)]
+pub struct SweepSetup {
+    /// The workspace root.
+    pub root: PathBuf,
+    /// The pipeline file whose `[train]` table is the base configuration (its `[synth]` and
+    /// `[prepare]` stages make the data when the sweep trains on its dataset).
+    pub pipeline: PathBuf,
+    /// Overrides of the `[train]` table.
+    pub overrides: TrainOverrides,
+    /// The folder of the prepared datasets (default: the pipeline's `[prepare].out`, else
+    /// `data`).
+    pub data: Option<PathBuf>,
+    /// The sweep folder (default: `runs/sweeps/<command>-<plan id>`).
+    pub out: Option<PathBuf>,
+    /// Devices, each at most once.
+    pub devices: Vec<String>,
+    /// Cells at once on the CPU backend.
+    pub jobs: Option<usize>,
+    /// Replicates: seeds `0..seeds`.
+    pub seeds: u64,
+    /// Protocol of drawn label noise.
+    pub noise_protocol: NoiseProtocol,
+    /// Seed of the noise draws.
+    pub noise_seed: u64,
+}
+
+impl SweepSetup {
+    fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() { p.to_path_buf() } else { self.root.join(p) }
+    }
+}
+
+/// A planned sweep and, when the sweep's dataset is the pipeline's, the prepare stage's summary.
+#[derive(Debug)]
+pub struct FromPipeline {
+    /// The validated sweep.
+    pub planned: PlannedSweep,
+    /// The prepare summary, when the pipeline's data were prepared first.
+    pub prepared: Option<String>,
+}
+
+/// Loads the pipeline, applies the overrides, prepares the pipeline's dataset when the sweep
+/// trains on it (a no-op when current), and plans the sweep ([`plan_sweep`]).
+pub fn sweep_from_pipeline(
+    setup: &SweepSetup,
+    command: &str,
+    axes: Vec<Axis>,
+    noise_rate: Option<f64>,
+    progress: &dyn grefel_shards::Progress,
+) -> Result<FromPipeline, PipelineError> {
+    let pipeline_path = setup.resolve(&setup.pipeline);
+    let pipeline = Pipeline::load(&pipeline_path, &setup.root)?;
+    let base = pipeline.train.clone().ok_or_else(|| PipelineError::PipelineFile {
+        path: pipeline_path.clone(),
+        reason: "no [train] table".into(),
+    })?;
+    let mut overrides = setup.overrides.clone();
+    overrides.noise_file = overrides.noise_file.as_deref().map(|f| setup.resolve(f));
+    let base = overrides.apply(Some(base), &pipeline_path)?;
+    let data = setup
+        .data
+        .as_deref()
+        .map(|d| setup.resolve(d))
+        .or(pipeline.prepare.as_ref().map(|p| p.out.clone()))
+        .unwrap_or_else(|| setup.root.join("data"));
+    let request = SweepRequest {
+        command: command.into(),
+        axes,
+        noise_rate,
+        noise_protocol: setup.noise_protocol,
+        noise_seed: setup.noise_seed,
+        seeds: setup.seeds,
+        out: setup.out.as_deref().map(|o| setup.resolve(o)),
+        sweeps_dir: setup.root.join("runs/sweeps"),
+        data,
+        devices: setup.devices.clone(),
+        jobs: setup.jobs,
+        base,
+    };
+    let own_data = pipeline
+        .prepare
+        .as_ref()
+        .is_some_and(|p| p.dataset.as_deref() == Some(request.base.dataset.as_str()));
+    let prepared = if own_data && setup.data.is_none() {
+        Some(crate::stages::prepare_stage(&pipeline, Default::default(), progress)?.to_string())
+    } else {
+        None
+    };
+    Ok(FromPipeline { planned: plan_sweep(&request)?, prepared })
 }
 
 /// The `k` axis (`4..12`, `4,8,10`) of the anchors per class.

@@ -7,6 +7,7 @@
 //!   (counts, skips, fingerprints, content hash).
 //! - [`stage`]: the stage engine (plan, per-shard reuse, journal, atomic commit, cleanup,
 //!   manifest) that the ingest, the landmark stage and the noise draws run on.
+//! - [`layout`]: where a prepared dataset's files live under the data folder.
 //! - [`progress`]: the progress hooks every stage reports to.
 //! - [`noisy_labels`]: the materialised label-noise table of the experiments.
 //! - [`table_io`]: table-agnostic atomic Parquet writing and reading.
@@ -16,6 +17,7 @@ pub mod atomic;
 pub mod error;
 pub mod hash;
 pub mod landmarks;
+pub mod layout;
 pub mod manifest;
 pub mod noisy_labels;
 pub mod progress;
@@ -24,5 +26,6 @@ pub mod stage;
 pub mod table_io;
 
 pub use error::ShardError;
+pub use layout::{DataLayout, DatasetLayout};
 pub use manifest::{Manifest, ShardEntry, StageManifest};
 pub use progress::{NoProgress, Progress};

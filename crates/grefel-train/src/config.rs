@@ -261,7 +261,7 @@ impl TrainSettings {
     /// Reads the prepared dataset's manifest under `data_dir` and validates for its protocol
     /// ([`TrainSettings::validate_for`]): the way `train` and sweeps resolve settings.
     pub fn resolve(self, data_dir: &Path) -> Result<(TrainConfig, Manifest), TrainError> {
-        let dir = data_dir.join(&self.dataset);
+        let dir = grefel_shards::DataLayout::new(data_dir).dataset(&self.dataset).dir().to_path_buf();
         let manifest =
             Manifest::read(&dir)?.ok_or_else(|| TrainError::MissingDataset { dir: dir.clone() })?;
         let config = self.validate_for(&manifest.adapter)?;

@@ -15,11 +15,10 @@ use std::time::Instant;
 
 use grefel_experiments::{eac, noise};
 use grefel_landmarks::LandmarkManifest;
-use grefel_landmarks::stage::LANDMARKS_DIR;
 use grefel_schema::landmarks_table::{LANDMARKS_SCHEMA_VERSION, LandmarkRecord, Quality};
 use grefel_schema::table::{NUM_LANDMARKS, SAMPLES_SCHEMA_VERSION, SAMPLES_TABLE, SampleRecord, Split};
 use grefel_schema::{ClassView, Label};
-use grefel_shards::Manifest;
+use grefel_shards::{DataLayout, Manifest};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -232,7 +231,7 @@ fn stage_points(
     manifest: &Manifest,
     missing: u64,
 ) -> Result<StagePoints, TrainError> {
-    let dir = data_dir.join(&config.dataset).join(LANDMARKS_DIR);
+    let dir = DataLayout::new(data_dir).dataset(&config.dataset).landmarks();
     let err = |reason: String| TrainError::Data { dataset: config.dataset.to_string(), reason };
     let command = landmarks_command(config.dataset.as_str(), data_dir);
     let Some(m) = LandmarkManifest::read(&dir)? else {
@@ -294,7 +293,7 @@ pub fn check(config: &TrainConfig, data_dir: &Path) -> Result<LoadReport, TrainE
 }
 
 fn gather(config: &TrainConfig, data_dir: &Path, draw_noise: bool) -> Result<Gathered, TrainError> {
-    let dir = data_dir.join(&config.dataset);
+    let dir = DataLayout::new(data_dir).dataset(&config.dataset).dir().to_path_buf();
     let manifest = Manifest::read(&dir)?.ok_or_else(|| TrainError::MissingDataset { dir: dir.clone() })?;
     let data_err = |reason: String| TrainError::Data { dataset: config.dataset.to_string(), reason };
     if manifest.table != SAMPLES_TABLE || manifest.schema_version != SAMPLES_SCHEMA_VERSION {

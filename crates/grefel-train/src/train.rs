@@ -75,7 +75,7 @@ fn train_at_precision(
     progress: &dyn Progress,
 ) -> Result<RunResult, TrainError> {
     let start = Instant::now();
-    let dataset_dir = data_dir.join(&config.dataset);
+    let dataset_dir = grefel_shards::DataLayout::new(data_dir).dataset(&config.dataset).dir().to_path_buf();
     let manifest = Manifest::read(&dataset_dir)?
         .ok_or_else(|| TrainError::MissingDataset { dir: dataset_dir.clone() })?;
     let backend = run::backend_kind(&options.device);
