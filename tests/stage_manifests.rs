@@ -74,30 +74,31 @@ fn malformed_manifest_is_one_error_and_force_rebuilds() {
     let samples_manifest = dataset_dir.join(MANIFEST_FILE);
     let landmarks_manifest = dataset_dir.join("landmarks").join(MANIFEST_FILE);
     let (_, draw_summary) = draw_paths(&dataset_dir, &key);
-    for path in [&samples_manifest, &landmarks_manifest, &draw_summary] {
-        std::fs::write(path, b"{\"table\": ").expect("corrupt the manifest");
-    }
-    let errors = [
-        shape(
-            &prepare_with(&cfg, Options::default(), &NoProgress).expect_err("prepare").to_string(),
-            &samples_manifest,
-        ),
-        shape(
-            &run_stage_with(&landmarks, Options::default(), &NoProgress).expect_err("landmarks").to_string(),
-            &landmarks_manifest,
-        ),
-        shape(&noise(Options::default()).expect_err("noise").to_string(), &draw_summary),
-    ];
-    assert!(errors.iter().all(|e| e == &errors[0]), "one behaviour: {errors:#?}");
+    let corrupt = |path: &Path| std::fs::write(path, b"{\"table\": ").expect("corrupt the manifest");
+    let mut errors = Vec::new();
 
-    // Forced: rebuilt from scratch to the same bytes; then up to date again.
+    // Each stage in turn: the one error, then a forced run rebuilds from scratch to the same
+    // bytes, and the next run is up to date again.
+    corrupt(&samples_manifest);
+    let err = prepare_with(&cfg, Options::default(), &NoProgress).expect_err("prepare");
+    errors.push(shape(&err.to_string(), &samples_manifest));
     let again = prepare_with(&cfg, FORCE, &NoProgress).expect("forced prepare");
     assert!(!again.up_to_date);
     assert_eq!((again.shards_reused, again.content_hash.as_str()), (0, prepared.content_hash.as_str()));
+    assert!(prepare_with(&cfg, Options::default(), &NoProgress).expect("prepare").up_to_date);
+
+    corrupt(&landmarks_manifest);
+    let err = run_stage_with(&landmarks, Options::default(), &NoProgress).expect_err("landmarks");
+    errors.push(shape(&err.to_string(), &landmarks_manifest));
     let again = run_stage_with(&landmarks, FORCE, &NoProgress).expect("forced landmarks");
     assert!(!again.up_to_date);
     assert_eq!((again.shards_reused, again.content_hash.as_str()), (0, computed.content_hash.as_str()));
-    assert_eq!(noise(FORCE).expect("forced noise"), (key, drawn));
-    assert!(prepare_with(&cfg, Options::default(), &NoProgress).expect("prepare").up_to_date);
     assert!(run_stage_with(&landmarks, Options::default(), &NoProgress).expect("landmarks").up_to_date);
+
+    corrupt(&draw_summary);
+    errors.push(shape(&noise(Options::default()).expect_err("noise").to_string(), &draw_summary));
+    assert_eq!(noise(FORCE).expect("forced noise"), (key.clone(), drawn.clone()));
+    assert_eq!(noise(Options::default()).expect("noise"), (key, drawn));
+
+    assert!(errors.iter().all(|e| e == &errors[0]), "one behaviour: {errors:#?}");
 }
