@@ -14,7 +14,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use grefel_artifacts::Axis;
 use grefel_pipeline::sweep::{
-    SMOOTHING_KEY, SweepOutcome, anchors_axis, parse_axis, parse_noise_protocol, rate_axis, run_sweep,
+    CellOptions, SMOOTHING_KEY, SweepOutcome, anchors_axis, parse_axis, parse_noise_protocol, rate_axis,
+    run_sweep,
 };
 use grefel_pipeline::{SweepSetup, TrainOverrides, sweep_from_pipeline};
 
@@ -163,11 +164,13 @@ fn run(command: &str, options: &SweepOptions, axes: Vec<Axis>, noise_rate: Optio
         },
         data: options.data.clone(),
         out: options.out.clone(),
-        devices: options.devices.clone(),
-        jobs: options.jobs,
-        seeds: options.seeds,
-        noise_protocol: parse_noise_protocol(&options.noise_protocol)?,
-        noise_seed: options.noise_seed,
+        cells: CellOptions {
+            seeds: options.seeds,
+            noise_protocol: parse_noise_protocol(&options.noise_protocol)?,
+            noise_seed: options.noise_seed,
+            devices: options.devices.clone(),
+            jobs: options.jobs,
+        },
     };
     let from = sweep_from_pipeline(&setup, command, axes, noise_rate, &Bar::new("prepare"))?;
     if let Some(line) = &from.prepared {

@@ -10,7 +10,9 @@ use grefel_shards::Progress;
 use crate::PipelineError;
 use crate::pipeline_file::{LandmarksStage, Pipeline};
 use crate::stages::{landmark_settings, landmarks_stage, prepare_stage};
-use crate::sweep::{SweepOutcome, SweepSetup, anchors_axis, rate_axis, run_sweep, sweep_from_pipeline};
+use crate::sweep::{
+    CellOptions, SweepOutcome, SweepSetup, anchors_axis, rate_axis, run_sweep, sweep_from_pipeline,
+};
 
 /// The pipeline file that draws and prepares the synthetic dataset.
 pub const DEMO_PIPELINE: &str = "pipelines/synthetic.toml";
@@ -52,11 +54,13 @@ pub fn run_demo(
         overrides: Default::default(),
         data: None,
         out: None,
-        devices: vec!["cpu".into()],
-        jobs: None,
-        seeds: request.seeds,
-        noise_protocol: grefel_experiments::NoiseProtocol::Symmetric,
-        noise_seed: 0,
+        cells: CellOptions {
+            seeds: request.seeds,
+            noise_protocol: grefel_experiments::NoiseProtocol::Symmetric,
+            noise_seed: 0,
+            devices: vec!["cpu".into()],
+            jobs: None,
+        },
     };
     let axes = vec![anchors_axis(&request.k)?, rate_axis("noise", "noise.rate", "--noise", &request.noise)?];
     let from = sweep_from_pipeline(&setup, "sweep-anchors", axes, Some(0.0), progress)?;

@@ -38,18 +38,25 @@ pub struct SweepRequest {
     pub base: TrainSettings,
     /// Label-noise rate of every cell (`Some(0.0)` when an axis sets it).
     pub noise_rate: Option<f64>,
-    /// Protocol of drawn label noise.
-    pub noise_protocol: NoiseProtocol,
-    /// Seed of the noise draws (one draw per rate, shared by the replicates).
-    pub noise_seed: u64,
-    /// Replicates: seeds `0..seeds`.
-    pub seeds: u64,
+    /// How the cells are replicated, drawn and run.
+    pub cells: CellOptions,
     /// The sweep folder; `None`: `<sweeps_dir>/<command>-<plan id>`.
     pub out: Option<PathBuf>,
     /// Where sweep folders go by default.
     pub sweeps_dir: PathBuf,
     /// The folder of the prepared datasets.
     pub data: PathBuf,
+}
+
+/// How a sweep's cells are replicated, drawn and run: what every sweep command shares.
+#[derive(Clone, Debug)]
+pub struct CellOptions {
+    /// Replicates: seeds `0..seeds`.
+    pub seeds: u64,
+    /// Protocol of drawn label noise.
+    pub noise_protocol: NoiseProtocol,
+    /// Seed of the noise draws (one draw per rate, shared by the replicates).
+    pub noise_seed: u64,
     /// Devices (`cpu`, `libtorch-cpu`, `cuda:N`), each at most once.
     pub devices: Vec<String>,
     /// Cells at once on the CPU backend (default: the number of cores).
@@ -140,16 +147,8 @@ pub struct SweepSetup {
     pub data: Option<PathBuf>,
     /// The sweep folder (default: `runs/sweeps/<command>-<plan id>`).
     pub out: Option<PathBuf>,
-    /// Devices, each at most once.
-    pub devices: Vec<String>,
-    /// Cells at once on the CPU backend.
-    pub jobs: Option<usize>,
-    /// Replicates: seeds `0..seeds`.
-    pub seeds: u64,
-    /// Protocol of drawn label noise.
-    pub noise_protocol: NoiseProtocol,
-    /// Seed of the noise draws.
-    pub noise_seed: u64,
+    /// How the cells are replicated, drawn and run.
+    pub cells: CellOptions,
 }
 
 impl SweepSetup {
@@ -195,14 +194,10 @@ pub fn sweep_from_pipeline(
         command: command.into(),
         axes,
         noise_rate,
-        noise_protocol: setup.noise_protocol,
-        noise_seed: setup.noise_seed,
-        seeds: setup.seeds,
+        cells: setup.cells.clone(),
         out: setup.out.as_deref().map(|o| setup.resolve(o)),
         sweeps_dir: setup.root.join("runs/sweeps"),
         data,
-        devices: setup.devices.clone(),
-        jobs: setup.jobs,
         base,
     };
     let own_data = pipeline
@@ -289,15 +284,16 @@ pub fn plan_sweep(request: &SweepRequest) -> Result<PlannedSweep, PipelineError>
         ));
     }
     if let Some(rate) = request.noise_rate {
-        settings.noise = Some(NoiseSpec { protocol: request.noise_protocol, rate, seed: request.noise_seed });
+        let c = &request.cells;
+        settings.noise = Some(NoiseSpec { protocol: c.noise_protocol, rate, seed: c.noise_seed });
     }
-    if request.seeds == 0 {
+    if request.cells.seeds == 0 {
         return Err(PipelineError::Request("--seeds must be at least 1".into()));
     }
     axes.push(Axis {
         name: SEED_AXIS.into(),
         key: SEED_AXIS.into(),
-        values: (0..request.seeds).map(Value::from).collect(),
+        values: (0..request.cells.seeds).map(Value::from).collect(),
     });
     let base = serde_json::to_value(&settings)
         .map_err(|e| PipelineError::Request(format!("serialising the training settings: {e}")))?;
@@ -312,8 +308,8 @@ pub fn plan_sweep(request: &SweepRequest) -> Result<PlannedSweep, PipelineError>
         .out
         .clone()
         .unwrap_or_else(|| request.sweeps_dir.join(format!("{}-{}", request.command, plan_id(&plan))));
-    let workers = workers(&request.devices, request.jobs)?;
-    preflight(&plan, &request.data, &request.devices)?;
+    let workers = workers(&request.cells.devices, request.cells.jobs)?;
+    preflight(&plan, &request.data, &request.cells.devices)?;
     Ok(PlannedSweep { plan, out, workers, data: request.data.clone(), settings })
 }
 
@@ -428,5 +424,98 @@ impl CellRunner for Logged<'_> {
 
     fn shares_device(&self, device: &str) -> bool {
         self.inner.shares_device(device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(data: &Path, axes: Vec<Axis>) -> SweepRequest {
+        SweepRequest {
+            command: "sweep-anchors".into(),
+            axes,
+            base: TrainSettings::new("nosuch"),
+            noise_rate: Some(0.0),
+            cells: CellOptions {
+                seeds: 2,
+                noise_protocol: NoiseProtocol::Symmetric,
+                noise_seed: 0,
+                devices: vec!["cpu".into()],
+                jobs: Some(1),
+            },
+            out: None,
+            sweeps_dir: data.join("sweeps"),
+            data: data.to_path_buf(),
+        }
+    }
+
+    #[test]
+    fn axes_parse_from_text() {
+        let a = parse_axis("lr=optimizer.lr=0.001,0.003").expect("named axis");
+        assert_eq!((a.name.as_str(), a.key.as_str()), ("lr", "optimizer.lr"));
+        assert_eq!(a.values, vec![Value::from(0.001), Value::from(0.003)]);
+        let k = parse_axis("model.reliability.anchors_per_class=4..6").expect("range");
+        assert_eq!(k.name, "anchors_per_class");
+        assert_eq!(k.values, vec![Value::from(4), Value::from(5), Value::from(6)]);
+        let s = parse_axis("preset=tiny,micro").expect("strings");
+        assert_eq!(s.values, vec![Value::from("tiny"), Value::from("micro")]);
+        for bad in ["nokey", "a..b=1", "x=1,,2", "=1"] {
+            assert!(parse_axis(bad).is_err(), "{bad}");
+        }
+        assert_eq!(anchors_axis("4..12").expect("k").values.len(), 9);
+        assert!(anchors_axis("12..4").is_err());
+        assert!(parse_noise_protocol("class-dependent").is_ok());
+        assert!(parse_noise_protocol("uniform").expect_err("unknown").to_string().contains("symmetric"));
+    }
+
+    /// A request that cannot run is refused before anything is written, naming the cause.
+    #[test]
+    fn bad_requests_write_nothing() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let k = anchors_axis("4..5").expect("k");
+        let noise = rate_axis("noise", "noise.rate", "--noise", "0.1").expect("noise");
+        let e = plan_sweep(&request(tmp.path(), vec![k.clone(), noise.clone()])).expect_err("not prepared");
+        assert!(matches!(e, PipelineError::MissingDataset { .. }), "{e}");
+        assert!(e.to_string().contains("cargo xtask prepare"), "{e}");
+
+        let mut no_seeds = request(tmp.path(), vec![k.clone()]);
+        no_seeds.cells.seeds = 0;
+        assert!(plan_sweep(&no_seeds).expect_err("no seeds").to_string().contains("--seeds"));
+
+        let mut both = request(tmp.path(), vec![k.clone(), noise]);
+        both.base.noise_file = Some(tmp.path().join("noise01.txt"));
+        assert!(plan_sweep(&both).expect_err("noise file and axis").to_string().contains("--noise-file"));
+
+        let mut device = request(tmp.path(), vec![k.clone()]);
+        device.cells.devices = vec!["cuda:7x".into()];
+        assert!(plan_sweep(&device).expect_err("no such device").to_string().contains("cuda:7x"));
+
+        let mut invalid = request(tmp.path(), vec![k]);
+        invalid.base.epochs = 0;
+        assert!(matches!(plan_sweep(&invalid), Err(PipelineError::Cell { .. })));
+        assert!(std::fs::read_dir(tmp.path()).expect("tempdir").next().is_none(), "nothing written");
+    }
+
+    /// The plan's grid ends with the seed axis, and its id depends only on the cells.
+    #[test]
+    fn plans_end_with_the_seed_axis_and_have_stable_ids() {
+        let base = serde_json::to_value(TrainSettings::new("synthetic")).expect("settings");
+        let axes = vec![
+            anchors_axis("4,5").expect("k"),
+            Axis {
+                name: SEED_AXIS.into(),
+                key: SEED_AXIS.into(),
+                values: vec![Value::from(0), Value::from(1)],
+            },
+        ];
+        let plan = SweepPlan::new(&base, axes.clone()).expect("plan");
+        assert_eq!(plan.cells.len(), 4);
+        assert_eq!(plan_id(&plan), plan_id(&SweepPlan::new(&base, axes).expect("again")));
+        assert_eq!(plan_id(&plan).len(), 12);
+        let other = SweepPlan::new(&base, vec![anchors_axis("4,6").expect("k")]).expect("other");
+        assert_ne!(plan_id(&plan), plan_id(&other));
+        assert_eq!(workers(&["cpu".into(), "cuda:0".into()], Some(3)).expect("workers").len(), 4);
+        assert!(workers(&["cpu".into()], Some(0)).is_err());
     }
 }
