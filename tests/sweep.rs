@@ -159,3 +159,51 @@ fn clean_and_resumed_sweeps_give_identical_reports() {
     other.cells.truncate(1);
     assert!(run_plan(&other, &clean, &devices, &runner).is_err());
 }
+
+/// A pipeline file's `[noise]` and `[sweep]` tables, run as `cargo xtask run` runs them: the
+/// noise stage draws the base configuration's labels, the sweep's cells take their noise protocol
+/// and seed from `[noise]` and their K and rate from the grid, the report is written under
+/// `<runs>/sweeps/<pipeline name>-<plan id>/`, and a second run finds every cell done.
+#[test]
+fn a_pipeline_file_runs_its_noise_and_sweep_tables() {
+    use grefel_pipeline::Pipeline;
+    use grefel_pipeline::stages::{RunRequest, run_pipeline};
+
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = prepared(tmp.path());
+    let runs = tmp.path().join("runs");
+    let path = tmp.path().join("grid.toml");
+    std::fs::write(
+        &path,
+        "[noise]\nprotocol = \"class-dependent\"\nrate = 0.2\nseed = 5\n\n\
+         [train]\ndataset = \"synthetic\"\npreset = \"micro\"\nepochs = 1\nbatch_size = 8\neval_batch_size = 64\n\n\
+         [sweep]\nk = [2, 3]\nnoise = \"0.0,0.3\"\njobs = 1\n",
+    )
+    .expect("pipeline");
+    let pipeline = Pipeline::load(&path, tmp.path()).expect("load");
+    let request =
+        RunRequest { path: path.clone(), runs: runs.clone(), default_data: data, device: "cpu".into() };
+    let quiet = grefel_shards::progress::NoProgress;
+    let lines = run_pipeline(&pipeline, &request, &quiet).expect("run");
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert!(lines[0].starts_with("noise: class-dependent rate 0.2 seed 5"), "{}", lines[0]);
+    assert!(lines[1].contains("4 cells = k 2,3 × noise 0.0,0.3 × seed 0"), "{}", lines[1]);
+    assert!(lines[2].contains("(0 already done, 4 ran, 0 failed)"), "{}", lines[2]);
+
+    let sweeps: Vec<PathBuf> =
+        std::fs::read_dir(runs.join("sweeps")).expect("sweeps").flatten().map(|e| e.path()).collect();
+    assert_eq!(sweeps.len(), 1, "{sweeps:?}");
+    let dir = &sweeps[0];
+    assert!(dir.file_name().is_some_and(|n| n.to_string_lossy().starts_with("grid-")), "{}", dir.display());
+    let plan: SweepPlan = grefel_artifacts::read_json(&dir.join("plan.json")).expect("plan");
+    for cell in &plan.cells {
+        assert_eq!(cell.config["noise"]["protocol"], "class-dependent", "{}", cell.id);
+        assert_eq!(cell.config["noise"]["seed"], 5, "{}", cell.id);
+    }
+    let table = std::fs::read_to_string(dir.join("report/table.csv")).expect("table");
+    assert_eq!(table.lines().next(), Some("k,noise=0,noise=0.3"), "{table}");
+
+    let again = run_pipeline(&pipeline, &request, &quiet).expect("rerun");
+    assert!(again[2].contains("(4 already done, 0 ran, 0 failed)"), "{}", again[2]);
+    assert_eq!(std::fs::read_to_string(dir.join("report/table.csv")).expect("table"), table);
+}

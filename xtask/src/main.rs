@@ -4,6 +4,7 @@
 mod bench;
 mod bench_train;
 mod demo;
+mod evaluate;
 mod fixtures;
 mod landmarks;
 mod libtorch;
@@ -46,6 +47,9 @@ enum Command {
         about = "Train and evaluate a model into runs/<config hash>/ (default: pipelines/train-synthetic.toml)"
     )]
     Train(train::TrainArgs),
+    /// Evaluate a finished run on a prepared split: overall, per class (head/tail), per group
+    /// (--by gender,race,age_group) with gaps and bootstrap intervals; tables and figures.
+    Evaluate(evaluate::EvaluateArgs),
     /// Parameter counts of a model preset (total, trainable, per block); --json for one line.
     ModelSummary(model::ModelSummaryArgs),
     /// Install PyTorch 2.11.0 from PyPI into a venv and write the libtorch build/run environment.
@@ -102,15 +106,41 @@ fn init_tracing() {
         .init();
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    match cli.command {
+    match dispatch(cli.command) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", error_report(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `Error: <message>`, then each cause whose text the messages above do not already contain
+/// (errors that embed their source's text would otherwise print it twice).
+fn error_report(e: &anyhow::Error) -> String {
+    let mut out = format!("Error: {e}");
+    let mut shown = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !shown.contains(&text) {
+            out.push_str(&format!("\n  caused by: {text}"));
+            shown.push_str(&text);
+        }
+    }
+    out
+}
+
+fn dispatch(command: Command) -> Result<()> {
+    match command {
         Command::Prepare(args) => prepare::run(args),
         Command::Landmarks(args) => landmarks::run(args),
         Command::SetupLandmarks(args) => landmarks::setup(args),
         Command::Bench { command } => bench::run(command),
         Command::Train(args) => train::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
         Command::ModelSummary(args) => model::run(args),
         Command::SetupLibtorch(args) => libtorch::run(args),
         Command::SweepAnchors(args) => sweep::anchors(args),
@@ -120,5 +150,18 @@ fn main() -> Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::Fixtures(args) => fixtures::run(args),
         Command::Run(args) => run::run(args),
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::error_report;
+
+    #[test]
+    fn causes_are_printed_once() {
+        let embeds = anyhow::anyhow!("disk full").context("writing the report: disk full");
+        assert_eq!(error_report(&embeds), "Error: writing the report: disk full");
+        let wraps = anyhow::anyhow!("disk full").context("writing the report");
+        assert_eq!(error_report(&wraps), "Error: writing the report\n  caused by: disk full");
     }
 }

@@ -22,3 +22,8 @@ pub const CELLS_DIR: &str = "cells";
 pub const CELL_METRICS: &str = "cell.json";
 /// The name cells' records had before they were renamed to [`CELL_METRICS`]; still read.
 pub const LEGACY_CELL_METRICS: &str = "metrics.json";
+/// A run's evaluation on one split ([`crate::Evaluation`]), in
+/// `<run>/evaluation/<dataset>-<split>/` by default.
+pub const EVALUATION: &str = "evaluation.json";
+/// The folder of a run's evaluations.
+pub const EVALUATIONS_DIR: &str = "evaluation";

@@ -7,17 +7,23 @@
 //! copy in `data-schemas/json/` (see `data-schemas/CHANGELOG.md`).
 //!
 //! - [`files`]: the file and folder names, in one place;
-//! - [`metrics`]: the metrics of one output on one split (confusion, calibration);
+//! - [`metrics`]: the metrics of one output on one split (confusion, calibration), and
+//!   [`evaluator`], which accumulates them;
+//! - [`evaluation`]: `evaluate`'s analysis of a run on a split (per class, per group, gaps);
 //! - [`run`]: a training run's files;
 //! - [`sweep`]: a sweep's plan and its cells' records;
 //! - [`io`]: atomic writing and checked reading of any of them.
 
+pub mod evaluation;
+pub mod evaluator;
 pub mod files;
 pub mod io;
 pub mod metrics;
 pub mod run;
 pub mod sweep;
 
+pub use evaluation::Evaluation;
+pub use evaluator::Evaluator;
 pub use grefel_schema::DatasetName;
 pub use io::{ArtifactError, read_json, read_json_if_exists, write_json};
 pub use metrics::{Confusion, OutputMetrics, ReliabilityBin, SplitMetrics};
@@ -38,5 +44,6 @@ pub fn schemas() -> Vec<(&'static str, &'static str, schemars::Schema)> {
         (files::PREDICTIONS, "predictions", schema_for!(Predictions)),
         (files::PLAN, "sweep_plan", schema_for!(SweepPlan)),
         (files::CELL_METRICS, "cell_metrics", schema_for!(CellMetrics)),
+        (files::EVALUATION, "evaluation", schema_for!(Evaluation)),
     ]
 }

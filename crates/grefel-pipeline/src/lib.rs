@@ -5,6 +5,7 @@
 //! - [`overrides`]: command-line overrides of a pipeline's `[train]` table;
 //! - [`grid`]: sweep grids from text (`4..12`, `0.1,0.2,0.3`);
 //! - [`sweep`]: a sweep request validated into a plan ([`plan_sweep`]) and run ([`run_sweep`]);
+//! - [`evaluate`]: a finished run analysed on a split (per class, per group, intervals);
 //! - [`execute`]: running a frozen plan's unfinished cells over workers;
 //! - [`cell`]: the training runner of a cell and its record;
 //! - [`stages`]: a pipeline file's stages run in order (`cargo xtask run`);
@@ -13,6 +14,7 @@
 pub mod cell;
 pub mod demo;
 pub mod error;
+pub mod evaluate;
 pub mod execute;
 pub mod grid;
 pub mod overrides;
@@ -21,6 +23,7 @@ pub mod stages;
 pub mod sweep;
 
 pub use error::PipelineError;
+pub use evaluate::{EvaluateOutcome, EvaluateRequest, EvaluateStage, evaluate_run};
 pub use overrides::TrainOverrides;
 pub use pipeline_file::Pipeline;
 pub use sweep::{

@@ -1,6 +1,6 @@
 //! The stages of a pipeline file, run in order — `[synth]`, `[prepare]`, `[landmarks]`,
-//! `[train]` — each a no-op when its output is current, so a rerun (or a run after a kill) only
-//! does what is left.
+//! `[noise]`, then `[train]` (and `[evaluate]` of its run) or `[sweep]` — each a no-op when its
+//! output is current, so a rerun (or a run after a kill) only does what is left.
 
 use std::path::{Path, PathBuf};
 
@@ -10,8 +10,14 @@ use grefel_landmarks::{LandmarkSettings, Options, StageSummary, run_stage_with};
 use grefel_shards::Progress;
 use grefel_train::{RunOptions, RunResult, TrainSettings, train_with};
 
+use grefel_experiments::noise::{NoiseProtocol, NoiseSpec};
+
 use crate::PipelineError;
-use crate::pipeline_file::{LandmarksStage, Pipeline};
+use crate::evaluate::{EvaluateRequest, evaluate_run};
+use crate::pipeline_file::{LandmarksStage, Pipeline, SweepStage};
+use crate::sweep::{
+    CellOptions, SMOOTHING_KEY, SweepRequest, anchors_axis, parse_axis, plan_sweep, rate_axis, run_sweep,
+};
 
 /// Draws the pipeline's synthetic dataset when it has a `[synth]` stage (a no-op when the drawn
 /// tree is current).
@@ -136,15 +142,115 @@ pub fn run_pipeline(
         let settings = landmark_settings(&data, &dataset, l);
         lines.push(format!("landmarks: {}", landmarks_stage(&settings, Options::default(), progress)?));
     }
-    if let Some(t) = pipeline.train.clone() {
-        let options = RunOptions { device: request.device.clone(), ..RunOptions::default() };
-        lines.push(train_stage(t, &data, &request.runs, &options, progress)?.summary_line());
+    if let (Some(spec), Some(t)) = (&pipeline.noise, pipeline.train.clone()) {
+        lines.push(noise_stage(t, &data, spec)?);
+    }
+    match (pipeline.train.clone(), &pipeline.sweep) {
+        (Some(base), Some(sweep)) => {
+            lines.extend(sweep_stage(base, sweep, &data, request, pipeline.noise.is_some())?)
+        }
+        (Some(t), None) => {
+            let options = RunOptions { device: request.device.clone(), ..RunOptions::default() };
+            let result = train_stage(t, &data, &request.runs, &options, progress)?;
+            lines.push(result.summary_line());
+            if let Some(stage) = &pipeline.evaluate {
+                let evaluate = EvaluateRequest::from_stage(
+                    result.run_dir.clone(),
+                    data.clone(),
+                    stage,
+                    request.device.clone(),
+                );
+                lines.push(evaluate_run(&evaluate)?.summary());
+            }
+        }
+        (None, _) => {}
     }
     if lines.is_empty() {
         return Err(PipelineError::PipelineFile {
             path: request.path.clone(),
-            reason: "no stage to run ([prepare], [landmarks], [train])".into(),
+            reason: "no stage to run ([prepare], [landmarks], [noise], [train], [sweep], [evaluate])".into(),
         });
     }
     Ok(lines)
+}
+
+/// The `[noise]` stage: draws the training run's noisy labels (a no-op when that draw is stored).
+pub fn noise_stage(settings: TrainSettings, data: &Path, spec: &NoiseSpec) -> Result<String, PipelineError> {
+    let (config, _) = settings.resolve(data)?;
+    let report = grefel_train::data::draw_noise(&config, data)?;
+    Ok(format!(
+        "noise: {} rate {} seed {} on {} training labels, realised {:.4} -> {}",
+        spec.protocol.name(),
+        spec.rate,
+        spec.seed,
+        report.samples.get("train").copied().unwrap_or(0),
+        report.noise_realised_rate.unwrap_or(0.0),
+        report.noise_key.unwrap_or_default()
+    ))
+}
+
+/// The `[sweep]` stage: the grid over `base`, planned, run and reported like a sweep command's.
+pub fn sweep_stage(
+    base: TrainSettings,
+    stage: &SweepStage,
+    data: &Path,
+    request: &RunRequest,
+    noise_table: bool,
+) -> Result<Vec<String>, PipelineError> {
+    let mut axes = Vec::new();
+    if let Some(k) = &stage.k {
+        axes.push(anchors_axis(&k.text())?);
+    }
+    for (grid, name, key, what) in [
+        (&stage.noise, "noise", "noise.rate", "[sweep] noise"),
+        (&stage.smoothing, "smoothing", SMOOTHING_KEY, "[sweep] smoothing"),
+    ] {
+        if let Some(g) = grid {
+            axes.push(rate_axis(name, key, what, &g.text())?);
+        }
+    }
+    for text in &stage.axes {
+        axes.push(parse_axis(text)?);
+    }
+    if axes.is_empty() {
+        return Err(PipelineError::PipelineFile {
+            path: request.path.clone(),
+            reason: "[sweep] has no axis (k, noise, smoothing or axes)".into(),
+        });
+    }
+    // A noise axis without a [noise] table: symmetric noise drawn with seed 0, as `sweep-anchors`.
+    let noise_rate = (stage.noise.is_some() && !noise_table).then_some(0.0);
+    let (protocol, noise_seed) = base.noise.map_or((NoiseProtocol::Symmetric, 0), |n| (n.protocol, n.seed));
+    let command =
+        request.path.file_stem().map_or_else(|| "sweep".into(), |s| s.to_string_lossy().into_owned());
+    let sweep_request = SweepRequest {
+        command: command.clone(),
+        axes,
+        base,
+        noise_rate,
+        cells: CellOptions {
+            seeds: stage.seeds.unwrap_or(1),
+            noise_protocol: protocol,
+            noise_seed,
+            devices: if stage.devices.is_empty() {
+                vec![request.device.clone()]
+            } else {
+                stage.devices.clone()
+            },
+            jobs: stage.jobs,
+        },
+        out: stage.out.clone(),
+        sweeps_dir: request.runs.join("sweeps"),
+        data: data.to_path_buf(),
+    };
+    let planned = plan_sweep(&sweep_request)?;
+    let start = std::time::Instant::now();
+    let described = planned.describe(&command);
+    let outcome = run_sweep(&planned)?;
+    let summary = outcome.summary_line(&command, start.elapsed().as_secs_f64());
+    if let Err(e) = outcome.check() {
+        tracing::error!("{summary}");
+        return Err(e);
+    }
+    Ok(vec![described, summary])
 }

@@ -66,6 +66,12 @@ pub enum ReportError {
         /// The encoder's error.
         source: image::ImageError,
     },
+    /// The predictions handed to the evaluation analysis are inconsistent.
+    #[error("cannot analyse the predictions: {reason}")]
+    Analysis {
+        /// What does not fit.
+        reason: String,
+    },
     /// Internal: building or splitting the aggregation frame failed (a bug in this crate).
     #[error("internal error while aggregating the sweep table with polars: {0}")]
     Aggregate(#[from] polars::error::PolarsError),

@@ -248,6 +248,68 @@ pub(crate) fn reliability_plot(bins: &[ReliabilityBin], title: &str) -> Scene {
     scene
 }
 
+/// Per-class recall (y) against training samples (x, log scale), one labelled point per class.
+pub(crate) fn recall_vs_frequency_plot(points: &[(String, f64, f64)], title: &str) -> Scene {
+    let mut scene = Scene::new(FIGURE_WIDTH, FIGURE_HEIGHT);
+    title_text(&mut scene, title);
+    let logs: Vec<f64> = points.iter().map(|p| p.1.max(1.0).log10()).collect();
+    let (lo, hi) = min_max(logs.iter().copied()).unwrap_or((0.0, 1.0));
+    let (x_lo, x_hi) = (lo.floor(), if hi.ceil() > lo.floor() { hi.ceil() } else { lo.floor() + 1.0 });
+    let frame = Frame { x0: 190, y0: 60, x1: 900, y1: 620, x_range: (x_lo, x_hi), y_range: (-0.04, 1.04) };
+    let y_ticks = ticks(0.0, 1.0, 0.2);
+    let x_ticks: Vec<(f64, String)> =
+        ticks(x_lo, x_hi, 1.0).into_iter().map(|t| (t, format!("{}", 10f64.powf(t).round()))).collect();
+    frame.draw_axes(&mut scene, &y_ticks, 1, &x_ticks);
+    frame.axis_titles(&mut scene, "training samples (log scale)", "recall");
+    let color = PALETTE[0];
+    // Names beside their points, alternately above and below, so neighbours rarely overlap.
+    for (i, ((name, _, recall), x)) in points.iter().zip(&logs).enumerate() {
+        let (px, py) = (frame.px(*x), frame.py(*recall));
+        scene.disc(px, py, 6, color);
+        let dy = if i % 2 == 0 { -12 } else { 12 };
+        scene.text(px + 10, py + dy, name.clone(), 1, Anchor::Start);
+    }
+    scene
+}
+
+/// Accuracy per group as a point with its interval as a bar, groups along x.
+pub(crate) fn group_accuracy_plot(
+    groups: &[(String, f64, grefel_artifacts::evaluation::Interval)],
+    title: &str,
+) -> Scene {
+    let mut scene = Scene::new(FIGURE_WIDTH, FIGURE_HEIGHT);
+    title_text(&mut scene, title);
+    let (lo, hi) = min_max(groups.iter().flat_map(|g| [g.2.low, g.2.high, g.1])).unwrap_or((0.0, 1.0));
+    let (lo, hi) = if hi - lo < 1e-9 { (lo - 0.05, hi + 0.05) } else { (lo, hi) };
+    let (y_lo, y_hi, step) = nice_range((lo - (hi - lo) * 0.05).max(0.0), (hi + (hi - lo) * 0.05).min(1.0));
+    let n = groups.len().max(1) as f64;
+    let frame = Frame { x0: 130, y0: 60, x1: 900, y1: 560, x_range: (-0.5, n - 0.5), y_range: (y_lo, y_hi) };
+    let y_ticks = ticks(y_lo, y_hi, step);
+    frame.draw_axes(&mut scene, &y_ticks, decimals(step), &[]);
+    frame.axis_titles(&mut scene, "", "accuracy");
+    let color = PALETTE[0];
+    let scale = fit_scale(groups.iter().map(|g| g.0.as_str()), (770.0 / n) as i32 - 8);
+    for (i, (name, acc, ci)) in groups.iter().enumerate() {
+        let px = frame.px(i as f64);
+        let (top, bottom) = (frame.py(ci.high), frame.py(ci.low));
+        scene.line(vec![(px, top), (px, bottom)], color, 2, None);
+        scene.line(vec![(px - 8, top), (px + 8, top)], color, 2, None);
+        scene.line(vec![(px - 8, bottom), (px + 8, bottom)], color, 2, None);
+        scene.disc(px, frame.py(*acc), 7, color);
+        scene.line(vec![(px, frame.y1), (px, frame.y1 + 6)], Rgb::BLACK, 1, None);
+        scene.label(Text {
+            x: px,
+            y: frame.y1 + 14,
+            text: name.clone(),
+            scale,
+            anchor: Anchor::End,
+            color: Rgb::BLACK,
+            vertical: true,
+        });
+    }
+    scene
+}
+
 fn title_text(scene: &mut Scene, title: &str) {
     let scale = fit_scale(std::iter::once(title), W - 20);
     scene.text(W / 2, TITLE_Y, title, scale, Anchor::Middle);

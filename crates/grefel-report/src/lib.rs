@@ -1,5 +1,7 @@
 //! Report stage of the grefel pipeline: turns a finished (or partly finished) sweep directory
-//! into paper-ready tables and figures under `DIR/report/`, byte-identical on every rerun.
+//! into paper-ready tables and figures under `DIR/report/`, byte-identical on every rerun; and
+//! analyses one run's predictions on a split ([`analyse`]: per class, per group, gaps, bootstrap
+//! intervals) into tables and figures ([`render_evaluation`]).
 //!
 //! Input: `DIR/plan.json` (axes and cells) and `DIR/cells/<id>/cell.json` for every finished
 //! cell (grefel-artifacts' `SweepPlan` and `CellMetrics`). The first non-seed axis gives the table rows, the second (if any) the columns; the
@@ -20,8 +22,10 @@
 #![warn(missing_docs)]
 
 mod aggregate;
+mod analysis;
 mod config;
 mod error;
+mod evaluation_report;
 mod figures;
 mod input;
 mod scene;
@@ -32,8 +36,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 pub use aggregate::{GridEntry, Metric, ResultTable, Stat};
+pub use analysis::{AnalysisInput, BootstrapOptions, analyse};
 pub use config::{Head, ReportConfig, Split};
 pub use error::ReportError;
+pub use evaluation_report::{evaluation_summary, render_evaluation};
 pub use figures::{FIGURE_HEIGHT, FIGURE_WIDTH};
 pub use input::{CELL_METRICS, CELLS_DIR, PLAN_FILE, SEED_AXIS};
 

@@ -194,7 +194,7 @@ pub(crate) fn fixed(value: f64, decimals: usize) -> String {
 }
 
 /// A CSV field, quoted when it holds a comma, quote or line break (RFC 4180).
-fn csv_field(text: &str) -> String {
+pub(crate) fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
@@ -202,12 +202,12 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-fn md_escape(text: &str) -> String {
+pub(crate) fn md_escape(text: &str) -> String {
     text.replace('|', "\\|")
 }
 
 /// Escapes the characters that LaTeX treats specially in text mode.
-fn tex_escape(text: &str) -> String {
+pub(crate) fn tex_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {

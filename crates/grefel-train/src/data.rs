@@ -42,6 +42,48 @@ pub struct Sample {
     pub landmark_quality: Option<Quality>,
     /// Soft target over the view's classes (soft-label training), summing to 1.
     pub soft: Option<Vec<f32>>,
+    /// The sample's values of the columns evaluation can group by.
+    pub groups: GroupValues,
+}
+
+/// The columns of the `samples` table evaluation can group samples by.
+pub const GROUP_COLUMNS: [&str; 4] = ["gender", "race", "age_group", "subject"];
+
+/// One sample's values of [`GROUP_COLUMNS`] (`None` where the dataset gives none).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct GroupValues {
+    /// Perceived gender.
+    pub gender: Option<String>,
+    /// Perceived race.
+    pub race: Option<String>,
+    /// Age group.
+    pub age_group: Option<String>,
+    /// Subject, identity or video.
+    pub subject: Option<String>,
+}
+
+impl GroupValues {
+    fn of(record: &SampleRecord) -> Self {
+        let a = &record.attributes;
+        Self {
+            gender: a.gender.clone(),
+            race: a.race.clone(),
+            age_group: a.age_group.clone(),
+            subject: record.subject.clone(),
+        }
+    }
+
+    /// The value of `column` (one of [`GROUP_COLUMNS`]); `None` for another column.
+    pub fn get(&self, column: &str) -> Option<Option<&str>> {
+        let v = match column {
+            "gender" => &self.gender,
+            "race" => &self.race,
+            "age_group" => &self.age_group,
+            "subject" => &self.subject,
+            _ => return None,
+        };
+        Some(v.as_deref())
+    }
 }
 
 /// Images of one split: decoded RGB bytes (cached) or the stored PNG bytes (decoded per use).
@@ -292,6 +334,13 @@ pub fn check(config: &TrainConfig, data_dir: &Path) -> Result<LoadReport, TrainE
     Ok(gather(config, data_dir, false)?.report)
 }
 
+/// Draws the noisy training labels of `config.noise` into the dataset's noise folder (a no-op
+/// when that draw is stored), without decoding images; the report gives the draw's key and
+/// realised rate.
+pub fn draw_noise(config: &TrainConfig, data_dir: &Path) -> Result<LoadReport, TrainError> {
+    Ok(gather(config, data_dir, true)?.report)
+}
+
 fn gather(config: &TrainConfig, data_dir: &Path, draw_noise: bool) -> Result<Gathered, TrainError> {
     let dir = DataLayout::new(data_dir).dataset(&config.dataset).dir().to_path_buf();
     let manifest = Manifest::read(&dir)?.ok_or_else(|| TrainError::MissingDataset { dir: dir.clone() })?;
@@ -382,6 +431,7 @@ fn gather(config: &TrainConfig, data_dir: &Path, draw_noise: bool) -> Result<Gat
             landmarks,
             landmark_quality: quality,
             soft,
+            groups: GroupValues::of(&record),
         };
         rows.push((sample, record));
     }
@@ -541,6 +591,33 @@ pub fn load(config: &TrainConfig, data_dir: &Path, cache_budget: u64) -> Result<
     let (train, val, test) = (finish(train)?, finish(val)?, finish(test)?);
     report.seconds = start.elapsed().as_secs_f64();
     Ok(Dataset { manifest, train, val, test, report })
+}
+
+/// Samples per class (by the dataset's own label) of `split`.
+pub fn class_counts(split: &SplitData, classes: usize) -> Vec<u64> {
+    let mut counts = vec![0u64; classes];
+    for s in &split.samples {
+        if let Some(c) = counts.get_mut(s.clean_label) {
+            *c += 1;
+        }
+    }
+    counts
+}
+
+/// Training samples per class (the dataset's own labels) that `config` trains on in `data_dir`,
+/// without decoding images.
+pub fn train_class_counts(config: &TrainConfig, data_dir: &Path) -> Result<Vec<u64>, TrainError> {
+    let mut config = config.clone();
+    config.noise = None;
+    config.noise_file = None;
+    let gathered = gather(&config, data_dir, false)?;
+    let mut counts = vec![0u64; config.model.num_classes];
+    for (s, _) in &gathered.train {
+        if let Some(c) = counts.get_mut(s.clean_label) {
+            *c += 1;
+        }
+    }
+    Ok(counts)
 }
 
 /// The class names of a view in output order (the checkpoint's and metrics' class order).

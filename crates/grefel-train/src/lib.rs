@@ -13,6 +13,7 @@
 //!   macro-F1, NLL, ECE for the primary and the corrected outputs;
 //! - [`checkpoint`]: burnpack checkpoints with provenance, resume;
 //! - [`run`]: run folders named by the configuration's hash;
+//! - [`saved`]: a finished run read back, predicting any split of a prepared dataset;
 //! - [`train()`]: the entry point.
 //!
 //! The files a run writes are the typed artifacts of `grefel-artifacts`.
@@ -30,6 +31,7 @@ pub mod protocol;
 pub mod run;
 pub mod sam;
 pub mod sampler;
+pub mod saved;
 pub mod step;
 pub mod train;
 

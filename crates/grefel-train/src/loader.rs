@@ -152,6 +152,7 @@ mod tests {
                 landmarks: Some(Box::new([[i as f32, 2.0]; NUM_LANDMARKS])),
                 landmark_quality: None,
                 soft: (i == 1).then(|| vec![0.25, 0.75, 0.0]),
+                groups: Default::default(),
             })
             .collect();
         let images = (0..n).map(|i| (8, 8, vec![(i * 10) as u8; 8 * 8 * 3])).collect();

@@ -1,0 +1,179 @@
+//! A finished run read back from its folder: its configuration, its selected epoch's weights and
+//! the trust they were evaluated with; and its predictions on any split of a prepared dataset
+//! whose classes fit the run's view (what `evaluate` analyses).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use grefel_artifacts::files::{RUN_CONFIG, RUN_METRICS};
+use grefel_artifacts::{Predictions, RunDocument, RunMetrics, read_json, read_json_if_exists};
+use grefel_model::burn::module::Module as _;
+use grefel_model::{Grefel, device_from_str};
+use grefel_schema::DatasetName;
+
+use crate::checkpoint::{self, CHECKPOINT_DIR, STATE_FILE, TrainState};
+use crate::data::{self, GROUP_COLUMNS, SplitData, class_names};
+use crate::eval::evaluate;
+use crate::{RunOptions, TrainConfig, TrainError};
+
+/// A finished run.
+#[derive(Clone, Debug)]
+pub struct SavedRun {
+    /// Its folder.
+    pub dir: PathBuf,
+    /// Its id (the folder's name).
+    pub id: String,
+    /// Its resolved configuration.
+    pub config: TrainConfig,
+    /// Its metrics.
+    pub metrics: RunMetrics,
+    state: TrainState,
+}
+
+/// Which split of a prepared dataset to predict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvalSplit {
+    /// The protocol's evaluation split (the run's `test` block).
+    Test,
+    /// The selection split.
+    Val,
+    /// The training split, with the dataset's own (clean) labels.
+    Train,
+}
+
+impl EvalSplit {
+    /// The split's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            EvalSplit::Test => "test",
+            EvalSplit::Val => "val",
+            EvalSplit::Train => "train",
+        }
+    }
+}
+
+impl std::str::FromStr for EvalSplit {
+    type Err = TrainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "test" => Ok(EvalSplit::Test),
+            "val" => Ok(EvalSplit::Val),
+            "train" => Ok(EvalSplit::Train),
+            other => Err(TrainError::config(
+                "split",
+                format!("`{other}` is not a split: test (the protocol's evaluation split), val or train"),
+            )),
+        }
+    }
+}
+
+/// A run's predictions on one split, with what evaluation groups and weighs them by.
+#[derive(Clone, Debug)]
+pub struct SplitPredictions {
+    /// The dataset predicted.
+    pub dataset: String,
+    /// The split.
+    pub split: EvalSplit,
+    /// Per-sample distributions of both outputs, with the dataset's labels.
+    pub predictions: Predictions,
+    /// `column -> value per sample` for every column of [`GROUP_COLUMNS`] with at least one value
+    /// in the split.
+    pub columns: BTreeMap<String, Vec<Option<String>>>,
+    /// Training samples per class of the run's own training split (`None` when the run's dataset
+    /// is not in the data folder).
+    pub train_counts: Option<Vec<u64>>,
+}
+
+impl SavedRun {
+    /// Reads the run in `dir`; refuses an unfinished run.
+    pub fn open(dir: &Path) -> Result<SavedRun, TrainError> {
+        let document: RunDocument = read_json(&dir.join(RUN_CONFIG))?;
+        let config: TrainConfig = serde_json::from_value(document.train.clone())
+            .map_err(|source| TrainError::Json { path: dir.join(RUN_CONFIG), source })?;
+        let metrics: RunMetrics =
+            read_json_if_exists(&dir.join(RUN_METRICS))?.ok_or_else(|| TrainError::Checkpoint {
+                path: dir.to_path_buf(),
+                reason: format!(
+                    "the run is not finished (no {RUN_METRICS}): run `train` on it again to finish it"
+                ),
+            })?;
+        let state_path = dir.join(CHECKPOINT_DIR).join(STATE_FILE);
+        let text = std::fs::read(&state_path).map_err(TrainError::io("read", &state_path))?;
+        let state: TrainState = serde_json::from_slice::<serde_json::Value>(&text)
+            .and_then(|v| serde_json::from_value(checkpoint::decode_floats(v)))
+            .map_err(|source| TrainError::Json { path: state_path.clone(), source })?;
+        let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        Ok(SavedRun { dir: dir.to_path_buf(), id, config, metrics, state })
+    }
+
+    /// The selected epoch's model, in evaluation mode, on `device`.
+    pub fn model(&self, device: &grefel_model::burn::tensor::Device) -> Result<Grefel, TrainError> {
+        let model = Grefel::new(self.config.model.clone(), device)?;
+        Ok(checkpoint::load_best(&self.dir, &self.state, model)?.valid())
+    }
+
+    /// Predicts `split` of `dataset` (default: the run's) in `data_dir` with the selected epoch
+    /// at the trust it was evaluated with; the class view stays the run's, and a dataset that
+    /// cannot fill it is refused.
+    pub fn predict_split(
+        &self,
+        data_dir: &Path,
+        dataset: Option<&str>,
+        split: EvalSplit,
+        options: &RunOptions,
+    ) -> Result<SplitPredictions, TrainError> {
+        let mut config = self.config.clone();
+        if let Some(name) = dataset {
+            config.dataset = DatasetName::new(name.to_string())
+                .map_err(|e| TrainError::config("dataset", e.to_string()))?;
+        }
+        // Evaluation sees the dataset's own labels: no noise, no soft targets.
+        config.noise = None;
+        config.noise_file = None;
+        config.soft_labels = false;
+        let data = data::load(&config, data_dir, options.cache_budget_bytes)?;
+        let chosen: &SplitData = match split {
+            EvalSplit::Test => &data.test,
+            EvalSplit::Val => &data.val,
+            EvalSplit::Train => &data.train,
+        };
+        let device = device_from_str(&options.device)?;
+        let model = self.model(&device)?;
+        let eval = evaluate(
+            &model,
+            chosen,
+            &device,
+            self.metrics.eval_trust,
+            config.eval_batch_size,
+            config.needs_landmarks(),
+            options.prefetch,
+        )?;
+        let predictions = eval.predictions(split.name(), chosen, class_names(config.class_view));
+        let mut columns = BTreeMap::new();
+        for column in GROUP_COLUMNS {
+            let values: Vec<Option<String>> =
+                chosen.samples.iter().map(|s| s.groups.get(column).flatten().map(str::to_string)).collect();
+            if values.iter().any(Option::is_some) {
+                columns.insert(column.to_string(), values);
+            }
+        }
+        let classes = config.model.num_classes;
+        let train_counts = if config.dataset == self.config.dataset {
+            Some(data::class_counts(&data.train, classes))
+        } else {
+            match data::train_class_counts(&self.config, data_dir) {
+                Ok(counts) => Some(counts),
+                Err(TrainError::MissingDataset { .. }) => None,
+                Err(e) => return Err(e),
+            }
+        };
+        Ok(SplitPredictions {
+            dataset: config.dataset.to_string(),
+            split,
+            predictions,
+            columns,
+            train_counts,
+        })
+    }
+}
