@@ -14,9 +14,10 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use grefel_ingest::affectnet::csv as affectnet_csv;
 use grefel_ingest::normalize::ImageConfig;
 use grefel_ingest::split::SplitConfig;
-use grefel_ingest::{NoProgress, PrepareSettings, prepare};
+use grefel_ingest::{NoProgress, PrepareSettings, prepare, rafdb};
 use grefel_schema::rng::SeedRng;
 use image::codecs::jpeg::JpegEncoder;
 use image::{Rgb, RgbImage};
@@ -228,6 +229,15 @@ fn write_jpeg(path: &Path, img: &RgbImage) -> Result<()> {
     Ok(())
 }
 
+/// Writes a text file, creating its folder.
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, text)?;
+    Ok(())
+}
+
 /// Writes a tree once; a `.complete` marker with the count makes reruns skip generation.
 fn once(root: &Path, count: usize, write: impl FnOnce() -> Result<()>) -> Result<()> {
     let marker = root.join(".complete");
@@ -248,12 +258,11 @@ fn write_rafdb(root: &Path, count: usize) -> Result<()> {
             )
             .collect();
         names.par_iter().enumerate().try_for_each(|(i, name)| {
-            write_jpeg(&root.join(format!("Image/aligned/{name}_aligned.jpg")), &picture(i as u64, 100, 100))
+            write_jpeg(&root.join(rafdb::aligned_image(name)), &picture(i as u64, 100, 100))
         })?;
         let labels: String =
             names.iter().enumerate().map(|(i, n)| format!("{n}.jpg {}\n", i % 7 + 1)).collect();
-        std::fs::create_dir_all(root.join("EmoLabel"))?;
-        std::fs::write(root.join("EmoLabel/list_patition_label.txt"), labels)?;
+        write_text(&root.join(rafdb::LABEL_FILE), &labels)?;
         Ok(())
     })
 }
@@ -265,7 +274,7 @@ fn write_affectnet(root: &Path, count: usize) -> Result<()> {
             .map(|i| {
                 let rel = format!("{}/{:056x}.jpg", i % 50 + 1, i as u128 * 0x9E37_79B9_7F4A_7C15);
                 let img = picture(1_000_000 + i as u64, 400, 400);
-                write_jpeg(&root.join("Manually_Annotated/Manually_Annotated_Images").join(&rel), &img)?;
+                write_jpeg(&root.join(affectnet_csv::image_path(&rel)), &img)?;
                 let (x, y) = (40 + (i % 30) as u32, 50 + (i % 20) as u32);
                 let side = 240 + (i % 60) as u32;
                 let lm: Vec<String> = (0..68)
@@ -275,11 +284,12 @@ fn write_affectnet(root: &Path, count: usize) -> Result<()> {
                 Ok(format!("{rel},{x},{y},{side},{side},{},{},0.1,0.2\n", lm.join(";"), i % 8))
             })
             .collect::<Result<_>>()?;
-        let lists = root.join("Manually_Annotated_file_lists");
-        std::fs::create_dir_all(&lists)?;
-        let header = "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal\n";
-        std::fs::write(lists.join("training.csv"), format!("{header}{}", rows.concat()))?;
-        std::fs::write(lists.join("validation.csv"), header)?;
+        let header = format!("{}\n", affectnet_csv::HEADER);
+        write_text(
+            &root.join(affectnet_csv::list_path(affectnet_csv::TRAINING)),
+            &(header.clone() + &rows.concat()),
+        )?;
+        write_text(&root.join(affectnet_csv::list_path(affectnet_csv::VALIDATION)), &header)?;
         Ok(())
     })
 }

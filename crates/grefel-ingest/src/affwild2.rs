@@ -28,6 +28,28 @@ use crate::{IngestError, SkipReason};
 
 /// Prefix of the frame folders (`cropped_aligned`, `cropped_aligned_new_50_vids`, …).
 pub const CROP_PREFIX: &str = "cropped_aligned";
+/// The frame folders of the release: the main one, then the one with the 50 videos added later.
+pub const CROP_FOLDERS: [&str; 2] = [CROP_PREFIX, "cropped_aligned_new_50_vids"];
+/// The EXPR annotation folder of the ABAW release, relative to the root (the adapter accepts any
+/// folder whose name contains `EXPR`; see the module documentation).
+pub const EXPR_ANNOTATIONS: &str = "annotations/EXPR_Classification_Challenge";
+/// The annotation sub-folder of the training videos.
+pub const TRAIN_SET: &str = "Train_Set";
+/// The annotation sub-folder of the validation videos.
+pub const VALIDATION_SET: &str = "Validation_Set";
+
+/// The EXPR annotation file of `video` in annotation sub-folder `set` ([`TRAIN_SET`],
+/// [`VALIDATION_SET`]), relative to the root:
+/// `annotations/EXPR_Classification_Challenge/<set>/<video>.txt`.
+pub fn annotation(set: &str, video: &str) -> String {
+    format!("{EXPR_ANNOTATIONS}/{set}/{video}.txt")
+}
+
+/// Frame `k` (numbered from 1) of `video` in frame folder `crop` (one of [`CROP_FOLDERS`]),
+/// relative to the root: `<crop>/<video>/<k, 5 digits>.jpg`.
+pub fn frame(crop: &str, video: &str, k: u32) -> String {
+    format!("{crop}/{video}/{k:05}.jpg")
+}
 
 /// The Aff-Wild2 EXPR adapter.
 #[derive(Debug, Clone, Copy)]
@@ -50,11 +72,11 @@ impl Adapter for AffWild2 {
     fn scan(&self, root: &DatasetRoot, ctx: &ScanContext<'_>) -> Result<Scan, IngestError> {
         let annotations: Vec<(&SourceFile, Split, &str)> =
             root.files.iter().filter_map(|f| parse_annotation(&f.rel).map(|(s, v)| (f, s, v))).collect();
-        for (split, folder) in [(Split::Train, "Train_Set"), (Split::Val, "Validation_Set")] {
+        for (split, folder) in [(Split::Train, TRAIN_SET), (Split::Val, VALIDATION_SET)] {
             if !annotations.iter().any(|&(_, s, _)| s == split) {
                 return Err(IngestError::MissingFile {
                     dataset: root.dataset.clone(),
-                    path: root.path.join("annotations/EXPR_Classification_Challenge").join(folder),
+                    path: root.path.join(EXPR_ANNOTATIONS).join(folder),
                     expected: "per-video EXPR annotation files <video>.txt in Train_Set/ and Validation_Set/ \
                                under a folder whose name contains EXPR",
                 });
@@ -239,6 +261,11 @@ mod tests {
         assert_eq!(parse_frame("cropped_aligned/vid/00001.txt"), None);
         assert_eq!(parse_frame("videos/vid/00001.jpg"), None);
         assert_eq!(parse_frame("cropped_aligned/00001.jpg"), None);
+        assert_eq!(frame(CROP_FOLDERS[1], "v_left", 3), "cropped_aligned_new_50_vids/v_left/00003.jpg");
+        assert_eq!(parse_frame(&frame(CROP_FOLDERS[0], "vid", 12)), Some(("vid", 12)));
+        let a = annotation(VALIDATION_SET, "vidB");
+        assert_eq!(a, "annotations/EXPR_Classification_Challenge/Validation_Set/vidB.txt");
+        assert_eq!(parse_annotation(&a), Some((Split::Val, "vidB")));
     }
 
     #[test]

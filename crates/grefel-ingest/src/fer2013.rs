@@ -23,8 +23,12 @@ use crate::source::DatasetRoot;
 use crate::text::{Lines, file_name, find_file, header_positions, missing_file, split_csv};
 use crate::{IngestError, SkipReason};
 
+/// The Kaggle table's file name, `fer2013.csv` (at the root, as a FERPlus checkout holds it).
+pub const FER2013_CSV: &str = "fer2013.csv";
+/// The table where the Kaggle tarball puts it, `fer2013/fer2013.csv`.
+pub const FER2013_TARBALL_CSV: &str = "fer2013/fer2013.csv";
 /// Where `fer2013.csv` may be, relative to the root.
-pub const FER2013_FILES: &[&str] = &["fer2013.csv", "fer2013/fer2013.csv"];
+pub const FER2013_FILES: &[&str] = &[FER2013_CSV, FER2013_TARBALL_CSV];
 /// What `fer2013.csv` is, for the missing-file error.
 pub const FER2013_EXPECTED: &str = "the Kaggle FER2013 table fer2013.csv (emotion,pixels,Usage)";
 /// Side of a FER2013 face in pixels.

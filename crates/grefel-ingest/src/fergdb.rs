@@ -16,6 +16,12 @@ use crate::{IngestError, SkipReason};
 /// Name of the optional landmark sidecar at the root.
 pub const LANDMARK_SIDECAR: &str = "landmarks_68.csv";
 
+/// Image `k` of `character` (`aia`) showing `expression` (the folder suffix: `joy`, `anger`, …),
+/// relative to the root: `<char>/<char>_<expr>/<char>_<expr>_<k>.png`.
+pub fn image_path(character: &str, expression: &str, k: u32) -> String {
+    format!("{character}/{character}_{expression}/{character}_{expression}_{k}.png")
+}
+
 /// The FERG-DB adapter.
 #[derive(Debug, Clone, Copy)]
 pub struct FergDb;
@@ -154,5 +160,7 @@ mod tests {
         assert_eq!(parse_path("aia/aia_joy/aia_joy_x.png"), Err(SkipReason::MalformedName));
         assert_eq!(parse_path("aia/aia_joy/aia_anger_1.png"), Err(SkipReason::MalformedName));
         assert_eq!(parse_path("aia_joy_1.png"), Err(SkipReason::MalformedName));
+        assert_eq!(image_path("aia", "joy", 10), "aia/aia_joy/aia_joy_10.png");
+        assert_eq!(parse_path(&image_path("ray", "sadness", 2)), Ok(("ray", Label::Class(Expression::Sad))));
     }
 }

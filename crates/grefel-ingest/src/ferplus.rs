@@ -45,14 +45,37 @@ use crate::source::DatasetRoot;
 use crate::text::{Lines, file_name, find_file, header_positions, missing_file, split_csv};
 use crate::{IngestError, SkipReason};
 
+/// The FERPlus vote table, `fer2013new.csv`, at the root of a FERPlus checkout.
+pub const FER2013NEW_CSV: &str = "fer2013new.csv";
 /// Where `fer2013new.csv` is, relative to the root.
-pub const FERPLUS_FILES: &[&str] = &["fer2013new.csv"];
+pub const FERPLUS_FILES: &[&str] = &[FER2013NEW_CSV];
 /// The official per-split folders and their splits.
 pub const LABEL_FOLDERS: [(&str, Split); 3] =
     [("FER2013Train", Split::Train), ("FER2013Valid", Split::Val), ("FER2013Test", Split::Test)];
+/// The FERPlus checkout's folder that holds the per-split folders, `data/`.
+pub const DATA_FOLDER: &str = "data/";
+/// The file name of each per-split vote file.
+pub const LABEL_CSV: &str = "label.csv";
 /// Where the official folders are looked for, relative to the root (the FERPlus checkout's
 /// `data/`, or the root itself).
-const LABEL_PARENTS: [&str; 2] = ["data/", ""];
+const LABEL_PARENTS: [&str; 2] = [DATA_FOLDER, ""];
+
+/// The official vote file of per-split folder `folder` (`FER2013Train`), relative to the root:
+/// `data/<folder>/label.csv`.
+pub fn label_csv(folder: &str) -> String {
+    label_csv_under(DATA_FOLDER, folder)
+}
+
+/// Image `name` (`fer0000008.png`) of per-split folder `folder`, where FERPlus's
+/// `generate_training_data.py` writes it, relative to the root: `data/<folder>/<name>`.
+pub fn image(folder: &str, name: &str) -> String {
+    format!("{DATA_FOLDER}{folder}/{name}")
+}
+
+/// `<parent><folder>/label.csv` (`parent` empty or ending in `/`).
+fn label_csv_under(parent: &str, folder: &str) -> String {
+    format!("{parent}{folder}/{LABEL_CSV}")
+}
 /// The ten vote columns, in `fer2013new.csv` order (their positions key [`FERPLUS_VOTES`]).
 pub const VOTE_COLUMNS: [&str; 10] =
     ["neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear", "contempt", "unknown", "NF"];
@@ -128,8 +151,7 @@ impl FerPlus {
 /// The relative paths of the three official `label.csv` files, where present.
 fn label_files(root: &DatasetRoot) -> [Option<String>; 3] {
     LABEL_FOLDERS.map(|(folder, _)| {
-        let candidates: Vec<String> =
-            LABEL_PARENTS.iter().map(|p| format!("{p}{folder}/label.csv")).collect();
+        let candidates: Vec<String> = LABEL_PARENTS.iter().map(|p| label_csv_under(p, folder)).collect();
         let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
         find_file(root, &refs).map(|f| f.rel.clone())
     })
@@ -435,10 +457,9 @@ fn scan_label_csv(root: &DatasetRoot, ctx: &ScanContext<'_>) -> Result<Scan, Ing
     let mut seen: HashSet<(String, String)> = HashSet::new();
     for (rel, (_, split)) in label_files(root).into_iter().zip(LABEL_FOLDERS) {
         let rel = rel.ok_or_else(|| {
-            let first = format!(
-                "{}{}/label.csv",
+            let first = label_csv_under(
                 LABEL_PARENTS[0],
-                LABEL_FOLDERS.iter().find(|f| f.1 == split).map_or("", |f| f.0)
+                LABEL_FOLDERS.iter().find(|f| f.1 == split).map_or("", |f| f.0),
             );
             IngestError::MissingFile {
                 dataset: root.dataset.clone(),
@@ -609,5 +630,7 @@ mod tests {
         assert!(parse_label_row(&label[..11]).is_none());
         assert!(FerPlus::new(Some("csv")).is_err());
         assert_eq!(FerPlus::new(Some("fer2013new")).expect("ok").variant().as_deref(), Some("fer2013new"));
+        assert_eq!(label_csv("FER2013Valid"), "data/FER2013Valid/label.csv");
+        assert_eq!(image("FER2013Train", "fer0000008.png"), "data/FER2013Train/fer0000008.png");
     }
 }

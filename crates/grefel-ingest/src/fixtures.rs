@@ -12,6 +12,8 @@ use std::path::Path;
 
 use image::ImageFormat;
 
+use crate::ferplus;
+
 /// One fixture tree: what `cargo xtask fixtures` writes and the `prepare` run that reads it.
 #[derive(Clone, Copy, Debug)]
 pub struct Fixture {
@@ -146,7 +148,8 @@ const RAFDB_LABELS: &[&str] = &[
 /// gender, race, age) for one image only; a read-me. Kept: 6 rows (4 train, 2 test), enough to
 /// carve a selection split and train on the rest.
 pub fn rafdb(root: &Path) -> io::Result<()> {
-    write_file(&root.join("EmoLabel/list_patition_label.txt"), RAFDB_LABELS.join("\r\n"))?;
+    use crate::rafdb::{LABEL_FILE, aligned_image, manual_annotation, original_image};
+    write_file(&root.join(LABEL_FILE), RAFDB_LABELS.join("\r\n"))?;
     for (stem, v) in [
         ("train_00001", 10),
         ("train_00002", 20),
@@ -155,18 +158,46 @@ pub fn rafdb(root: &Path) -> io::Result<()> {
         ("train_00006", 70),
         ("train_00007", 80),
     ] {
-        write_rgb(&root.join(format!("Image/original/{stem}.jpg")), 40, 30, [v; 3], None)?;
-        write_rgb(&root.join(format!("Image/aligned/{stem}_aligned.jpg")), 10, 10, [v; 3], None)?;
+        write_rgb(&root.join(original_image(&format!("{stem}.jpg"))), 40, 30, [v; 3], None)?;
+        write_rgb(&root.join(aligned_image(stem)), 10, 10, [v; 3], None)?;
     }
-    write_rgb(&root.join("Image/original/test_0002.jpg"), 40, 30, [50; 3], None)?;
-    write_rgb(&root.join("Image/aligned/test_0002_aligned.jpg"), 10, 10, [50; 3], None)?;
-    write_rgb(&root.join("Image/aligned/val_0001_aligned.jpg"), 10, 10, [60; 3], None)?;
+    write_rgb(&root.join(original_image("test_0002.jpg")), 40, 30, [50; 3], None)?;
+    write_rgb(&root.join(aligned_image("test_0002")), 10, 10, [50; 3], None)?;
+    write_rgb(&root.join(aligned_image("val_0001")), 10, 10, [60; 3], None)?;
     // Eyes, nose tip, mouth corners in original pixels; female, Asian, 20-39.
     write_file(
-        &root.join("Annotation/manual/train_00001_manu_attri.txt"),
+        &root.join(manual_annotation("train_00001")),
         "12.0\t10.0\r\n28.0\t10.0\r\n20.0\t16.5\r\n14.0\t24.0\r\n26.0\t24.0\r\n1\r\n2\r\n2\r\n",
     )?;
     write_file(&root.join("README.txt"), "RAF-DB basic\n")
+}
+
+/// The images of [`rafdb`] with a manual annotation each in [`rafdb_attributed`], with their
+/// gender, race and age-group codes (RAF-DB's: gender 0 male, 1 female, 2 unsure; race 0
+/// Caucasian, 1 African-American, 2 Asian; age 0 `0-3` … 4 `70+`).
+pub const RAFDB_ATTRIBUTES: [(&str, [u8; 3]); 7] = [
+    ("train_00001", [1, 2, 2]),
+    ("train_00002", [0, 0, 2]),
+    ("train_00003", [0, 1, 3]),
+    ("train_00006", [1, 0, 1]),
+    ("train_00007", [2, 2, 2]),
+    ("test_0001", [0, 2, 3]),
+    ("test_0002", [1, 2, 2]),
+];
+
+/// [`rafdb`] with a manual annotation (5 points, gender, race, age group) for every image
+/// ([`RAFDB_ATTRIBUTES`]), as the real release has: the tree evaluation by group is tested on.
+pub fn rafdb_attributed(root: &Path) -> io::Result<()> {
+    rafdb(root)?;
+    for (stem, [gender, race, age]) in RAFDB_ATTRIBUTES {
+        write_file(
+            &root.join(crate::rafdb::manual_annotation(stem)),
+            format!(
+                "12.0\t10.0\r\n28.0\t10.0\r\n20.0\t16.5\r\n14.0\t24.0\r\n26.0\t24.0\r\n{gender}\r\n{race}\r\n{age}\r\n"
+            ),
+        )?;
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,9 +220,9 @@ pub fn fergdb(root: &Path) -> io::Result<()> {
     for (c, character) in FERGDB_CHARACTERS.iter().enumerate() {
         for e in 0..2 {
             let expr = FERGDB_EXPRESSIONS[(c + 3 * e) % FERGDB_EXPRESSIONS.len()];
-            for k in 1..=3 {
-                let v = (40 * c + 16 * e + 5 * k) as u8;
-                let rel = format!("{character}/{character}_{expr}/{character}_{expr}_{k}.png");
+            for k in 1..=3u32 {
+                let v = (40 * c + 16 * e + 5 * k as usize) as u8;
+                let rel = crate::fergdb::image_path(character, expr, k);
                 write_rgb(&root.join(rel), 16, 16, [v, v / 2, 255 - v], png)?;
             }
         }
@@ -239,29 +270,30 @@ pub const JAFFE_TIFF: (&str, u8) = ("UY.DI1.4.tiff", 70);
 /// (undecodable); `.DS_Store` and an AppleDouble `._` copy. Kept: 9 rows, which the default
 /// seeded split puts in all three splits (5 train, 2 val, 2 test), from 8 posers.
 pub fn jaffe(root: &Path) -> io::Result<()> {
+    use crate::jaffe::{README, image_name};
     let png = Some(ImageFormat::Png);
-    for (name, v) in [
-        ("KA.HA1.29.tiff", 10),  // happy, rated
-        ("KA.NE1.26.tiff", 20),  // neutral; its ratings row names KA-NE2: not attached
-        ("YM.HA2.53.tiff", 30),  // happy; rated as `YN-HA2`
-        ("KL.SU1.150.tiff", 40), // surprise, no ratings row
-        ("KM.XX1.9.tiff", 50),   // unknown code: unknown_label
-        ("KA.HA1.tiff", 60),     // no row number: malformed_name
-        ("KM.SA2.32.tiff", 80),  // sad, unrated; seeded into val
-        ("KM.AN1.34.tiff", 90),  // anger, unrated; seeded into test
-        ("MK.NE2.87.tiff", 100), // neutral, unrated; seeded into val
-        ("KR.AN2.55.tiff", 110), // anger, unrated; seeded into test
+    for (subject, code, rep, row, v) in [
+        ("KA", "HA", 1, 29, 10),  // happy, rated
+        ("KA", "NE", 1, 26, 20),  // neutral; its ratings row names KA-NE2: not attached
+        ("YM", "HA", 2, 53, 30),  // happy; rated as `YN-HA2`
+        ("KL", "SU", 1, 150, 40), // surprise, no ratings row
+        ("KM", "SA", 2, 32, 80),  // sad, unrated; seeded into val
+        ("KM", "AN", 1, 34, 90),  // anger, unrated; seeded into test
+        ("MK", "NE", 2, 87, 100), // neutral, unrated; seeded into val
+        ("KR", "AN", 2, 55, 110), // anger, unrated; seeded into test
     ] {
-        write_rgb(&root.join(name), 8, 8, [v; 3], png)?;
+        write_rgb(&root.join(image_name(subject, code, rep, row)), 8, 8, [v; 3], png)?;
     }
+    write_rgb(&root.join("KM.XX1.9.tiff"), 8, 8, [50; 3], png)?; // unknown code: unknown_label
+    write_rgb(&root.join("KA.HA1.tiff"), 8, 8, [60; 3], png)?; // no row number: malformed_name
     let (tiff, v) = JAFFE_TIFF;
     write_image(
         &root.join(tiff),
         &image::GrayImage::from_pixel(8, 8, image::Luma([v])),
         Some(ImageFormat::Tiff),
     )?;
-    write_file(&root.join("NM.AN1.200.tiff"), "not an image")?; // undecodable
-    write_file(&root.join("README_FIRST.txt"), JAFFE_README)?;
+    write_file(&root.join(image_name("NM", "AN", 1, 200)), "not an image")?; // undecodable
+    write_file(&root.join(README), JAFFE_README)?;
     write_file(&root.join(".DS_Store"), "\0\0")?;
     write_file(&root.join("._KA.HA1.29.tiff"), "AppleDouble")
 }
@@ -294,7 +326,7 @@ pub fn fer2013(root: &Path) -> io::Result<()> {
         format!("6,{},PrivateTest", pixels(90, 2304)),     // neutral
     ];
     let table = format!("emotion,pixels,Usage\r\n{}\r\n", rows.join("\r\n"));
-    write_file(&root.join("fer2013/fer2013.csv"), table)?;
+    write_file(&root.join(crate::fer2013::FER2013_TARBALL_CSV), table)?;
     write_file(&root.join("fer2013/README"), "FER2013\n")
 }
 
@@ -340,7 +372,7 @@ pub fn ferplus_fer2013_csv(rows: usize) -> String {
 /// vote version differs from `fer2013new.csv` for `fer0000004.png` and `fer0000008.png`.
 pub const FERPLUS_LABEL_FILES: [(&str, &[&str]); 3] = [
     (
-        "FER2013Train",
+        ferplus::LABEL_FOLDERS[0].0,
         &[
             "fer0000000.png,\"(0, 0, 48, 48)\",6,4,0,0,0,0,0,0,0,0", // neutral
             "fer0000001.png,\"(0, 0, 48, 48)\",0,0,7,0,0,0,3,0,0,0", // surprise: the name's last row
@@ -352,7 +384,7 @@ pub const FERPLUS_LABEL_FILES: [(&str, &[&str]); 3] = [
         ],
     ),
     (
-        "FER2013Valid",
+        ferplus::LABEL_FOLDERS[1].0,
         &[
             "fer0000003.png,\"(0, 0, 48, 48)\",4,0,0,0,0,0,0,0,6,0", // unknown wins: ignored_label
             "fer0000004.png,\"(0, 0, 48, 48)\",0,8,0,0,0,0,0,0,0,2", // happy here, NF in fer2013new
@@ -360,7 +392,7 @@ pub const FERPLUS_LABEL_FILES: [(&str, &[&str]); 3] = [
         ],
     ),
     (
-        "FER2013Test",
+        ferplus::LABEL_FOLDERS[2].0,
         &[
             "fer0000006.png,\"(0, 0, 48, 48)\",0,0,0,0,4,2,1,1,1,1", // anger after outlier removal
             "fer0000007.png,\"(0, 0, 48, 48)\",4,0,0,0,0,0,0,6,0,0", // contempt
@@ -394,14 +426,14 @@ pub fn ferplus_with_fer2013_rows(root: &Path, fer_rows: usize) -> io::Result<()>
     for (usage, name, votes) in FERPLUS_VOTES {
         plus += &format!("{usage},{name},{votes}\n");
     }
-    write_file(&root.join("fer2013new.csv"), plus)?;
-    write_file(&root.join("fer2013.csv"), ferplus_fer2013_csv(fer_rows))?;
+    write_file(&root.join(ferplus::FER2013NEW_CSV), plus)?;
+    write_file(&root.join(crate::fer2013::FER2013_CSV), ferplus_fer2013_csv(fer_rows))?;
     for (folder, rows) in FERPLUS_LABEL_FILES {
-        write_file(&root.join(format!("data/{folder}/label.csv")), rows.join("\n") + "\n")?;
+        write_file(&root.join(ferplus::label_csv(folder)), rows.join("\n") + "\n")?;
     }
     let png = Some(ImageFormat::Png);
     write_image(
-        &root.join("data/FER2013Train/fer0000008.png"),
+        &root.join(ferplus::image(ferplus::LABEL_FOLDERS[0].0, "fer0000008.png")),
         &image::GrayImage::from_pixel(48, 48, image::Luma([200])),
         png,
     )
@@ -411,8 +443,7 @@ pub fn ferplus_with_fer2013_rows(root: &Path, fer_rows: usize) -> io::Result<()>
 // AffectNet.
 
 /// The header of AffectNet's CSV lists.
-pub const AFFECTNET_CSV_HEADER: &str =
-    "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal";
+pub const AFFECTNET_CSV_HEADER: &str = crate::affectnet::csv::HEADER;
 
 /// The 56-character hash-like file stem of the AffectNet CSV fixture's image `c` (`aaaa…`).
 pub fn affectnet_hash(c: char) -> String {
@@ -439,6 +470,7 @@ fn affectnet_landmarks() -> String {
 /// `../../../secret.png` path (path_escapes_root); expression 11 (unknown_label); valence and
 /// arousal -2 (none); a read-me. Kept: 6 rows (4 train, 2 val).
 pub fn affectnet_csv(root: &Path) -> io::Result<()> {
+    use crate::affectnet::csv::{TRAINING, VALIDATION, image_path, list_path};
     use image::ImageFormat::{Jpeg, Png};
     let outside = root
         .parent()
@@ -447,7 +479,7 @@ pub fn affectnet_csv(root: &Path) -> io::Result<()> {
         })?
         .join("secret.png");
     let hash = affectnet_hash;
-    let img = root.join("Manually_Annotated/Manually_Annotated_Images");
+    let img = |rel: String| root.join(image_path(&rel));
     // Image A: red, with a green face box at (10, 5) size 20×20.
     let mut a = image::RgbImage::from_pixel(40, 30, image::Rgb([220, 0, 0]));
     for y in 5..25 {
@@ -455,17 +487,17 @@ pub fn affectnet_csv(root: &Path) -> io::Result<()> {
             a.put_pixel(x, y, image::Rgb([0, 200, 0]));
         }
     }
-    write_image(&img.join(format!("1/{}.jpg", hash('a'))), &a, Some(Jpeg))?;
-    write_rgb(&img.join(format!("1/{}.png", hash('b'))), 40, 30, [10, 20, 30], Some(Png))?;
-    write_rgb(&img.join(format!("2/{}.JPG", hash('c'))), 40, 30, [40, 40, 40], Some(Jpeg))?;
-    write_rgb(&img.join(format!("2/{}.jpg", hash('d'))), 20, 20, [50, 50, 50], Some(Jpeg))?;
-    write_rgb(&img.join(format!("2/{}.jpg", hash('f'))), 20, 20, [60, 60, 60], Some(Jpeg))?;
-    write_rgb(&img.join(format!("1/{}.png", hash('g'))), 20, 20, [70, 70, 70], Some(Png))?;
+    write_image(&img(format!("1/{}.jpg", hash('a'))), &a, Some(Jpeg))?;
+    write_rgb(&img(format!("1/{}.png", hash('b'))), 40, 30, [10, 20, 30], Some(Png))?;
+    write_rgb(&img(format!("2/{}.JPG", hash('c'))), 40, 30, [40, 40, 40], Some(Jpeg))?;
+    write_rgb(&img(format!("2/{}.jpg", hash('d'))), 20, 20, [50, 50, 50], Some(Jpeg))?;
+    write_rgb(&img(format!("2/{}.jpg", hash('f'))), 20, 20, [60, 60, 60], Some(Jpeg))?;
+    write_rgb(&img(format!("1/{}.png", hash('g'))), 20, 20, [70, 70, 70], Some(Png))?;
     write_rgb(&outside, 8, 8, [1, 1, 1], Some(Png))?;
     write_file(&root.join("README.txt"), "AffectNet\n")?;
-    write_rgb(&img.join(format!("1/{}.png", hash('h'))), 40, 30, [80, 80, 80], Some(Png))?;
-    write_rgb(&img.join(format!("2/{}.jpg", hash('i'))), 40, 30, [90, 90, 90], Some(Jpeg))?;
-    write_rgb(&img.join(format!("1/{}.png", hash('j'))), 40, 30, [100, 100, 100], Some(Png))?;
+    write_rgb(&img(format!("1/{}.png", hash('h'))), 40, 30, [80, 80, 80], Some(Png))?;
+    write_rgb(&img(format!("2/{}.jpg", hash('i'))), 40, 30, [90, 90, 90], Some(Jpeg))?;
+    write_rgb(&img(format!("1/{}.png", hash('j'))), 40, 30, [100, 100, 100], Some(Png))?;
     let (a, b, c, d, e, f, g) = (hash('a'), hash('b'), hash('c'), hash('d'), hash('e'), hash('f'), hash('g'));
     let (h, i, j) = (hash('h'), hash('i'), hash('j'));
     let lm = affectnet_landmarks();
@@ -486,10 +518,10 @@ pub fn affectnet_csv(root: &Path) -> io::Result<()> {
         format!("1/{j}.png,0,0,40,30,,2,0,0"),            // sad
         String::new(),
     ];
-    write_file(&root.join("Manually_Annotated_file_lists/training.csv"), training.join("\r\n"))?;
+    write_file(&root.join(list_path(TRAINING)), training.join("\r\n"))?;
     // No header, LF line ends.
     let validation = format!("2/{f}.jpg,0,0,16,16,{lm},0,0.0,0.0\n1/{g}.png,1,1,8,8,,6,-0.5,0.5\n");
-    write_file(&root.join("Manually_Annotated_file_lists/validation.csv"), validation)
+    write_file(&root.join(list_path(VALIDATION)), validation)
 }
 
 /// A `.npy` (version 1.0) file holding `data` with dtype `descr` and shape `shape`.
@@ -516,37 +548,39 @@ fn npy(descr: &str, shape: &str, data: &[u8]) -> io::Result<Vec<u8>> {
 /// annotation without an image (missing_file); a valence array that is not a scalar
 /// (malformed_row); `valid_set/` rather than `val_set/`. Kept: 4 rows (3 train, 1 val).
 pub fn affectnet_npy(root: &Path) -> io::Result<()> {
+    use crate::affectnet::npy::AnnotationKind::{Arousal, Expression, Landmarks, Valence};
+    use crate::affectnet::npy::{AnnotationKind, TRAIN_SET, annotation_path, image_path};
     use image::ImageFormat::{Jpeg, Png};
-    let tr = root.join("train_set");
-    let ann = |name: &str| tr.join("annotations").join(name);
+    let img = |name: &str| root.join(image_path(TRAIN_SET, name));
+    let ann = |id: &str, kind: AnnotationKind| root.join(annotation_path(TRAIN_SET, id, kind));
     let i8s = |v: i64| npy("<i8", "()", &v.to_le_bytes());
-    write_rgb(&tr.join("images/0.jpg"), 24, 24, [90, 90, 90], Some(Jpeg))?;
-    write_file(&ann("0_exp.npy"), i8s(1)?)?;
-    write_file(&ann("0_val.npy"), npy("<f8", "()", &0.25f64.to_le_bytes())?)?;
-    write_file(&ann("0_aro.npy"), npy("<f4", "()", &(-0.5f32).to_le_bytes())?)?;
+    write_rgb(&img("0.jpg"), 24, 24, [90, 90, 90], Some(Jpeg))?;
+    write_file(&ann("0", Expression), i8s(1)?)?;
+    write_file(&ann("0", Valence), npy("<f8", "()", &0.25f64.to_le_bytes())?)?;
+    write_file(&ann("0", Arousal), npy("<f4", "()", &(-0.5f32).to_le_bytes())?)?;
     let mut lnd: Vec<f32> = (0..136).map(|i| (i % 24) as f32).collect();
     lnd[0] = 12.0;
     lnd[1] = 6.0;
     let lnd: Vec<u8> = lnd.iter().flat_map(|v| v.to_le_bytes()).collect();
-    write_file(&ann("0_lnd.npy"), npy("<f4", "(136,)", &lnd)?)?;
-    write_rgb(&tr.join("images/1.png"), 24, 24, [91, 91, 91], Some(Png))?;
+    write_file(&ann("0", Landmarks), npy("<f4", "(136,)", &lnd)?)?;
+    write_rgb(&img("1.png"), 24, 24, [91, 91, 91], Some(Png))?;
     let three: Vec<u8> = ['3', '\0'].iter().flat_map(|&c| (c as u32).to_le_bytes()).collect();
-    write_file(&ann("1_exp.npy"), npy("<U2", "()", &three)?)?; // a string-typed label
-    write_rgb(&tr.join("images/2.jpg"), 24, 24, [92, 92, 92], Some(Jpeg))?;
-    write_file(&ann("2_exp.npy"), i8s(9)?)?;
-    write_rgb(&tr.join("images/3.jpg"), 24, 24, [93, 93, 93], Some(Jpeg))?;
-    write_file(&ann("3_exp.npy"), b"\x93NUMPY garbage")?;
-    write_file(&ann("4_exp.npy"), i8s(2)?)?; // no image
-    write_rgb(&tr.join("images/5.JPG"), 24, 24, [95, 95, 95], Some(Jpeg))?;
-    write_file(&ann("5_exp.npy"), npy("|u1", "()", &[7])?)?;
+    write_file(&ann("1", Expression), npy("<U2", "()", &three)?)?; // a string-typed label
+    write_rgb(&img("2.jpg"), 24, 24, [92, 92, 92], Some(Jpeg))?;
+    write_file(&ann("2", Expression), i8s(9)?)?;
+    write_rgb(&img("3.jpg"), 24, 24, [93, 93, 93], Some(Jpeg))?;
+    write_file(&ann("3", Expression), b"\x93NUMPY garbage")?;
+    write_file(&ann("4", Expression), i8s(2)?)?; // no image
+    write_rgb(&img("5.JPG"), 24, 24, [95, 95, 95], Some(Jpeg))?;
+    write_file(&ann("5", Expression), npy("|u1", "()", &[7])?)?;
     let lnd2: Vec<u8> = (0..136).flat_map(|i| f64::from(i % 20).to_le_bytes()).collect();
-    write_file(&ann("5_lnd.npy"), npy("<f8", "(68, 2)", &lnd2)?)?;
-    write_rgb(&tr.join("images/6.jpg"), 24, 24, [96, 96, 96], Some(Jpeg))?;
-    write_file(&ann("6_exp.npy"), i8s(0)?)?;
-    write_file(&ann("6_val.npy"), npy("<f8", "(2,)", &[0; 16])?)?; // not a scalar
-    let va = root.join("valid_set");
-    write_rgb(&va.join("images/0.jpg"), 24, 24, [97, 97, 97], Some(Jpeg))?;
-    write_file(&va.join("annotations/0_exp.npy"), npy("<i4", "()", &0i32.to_le_bytes())?)
+    write_file(&ann("5", Landmarks), npy("<f8", "(68, 2)", &lnd2)?)?;
+    write_rgb(&img("6.jpg"), 24, 24, [96, 96, 96], Some(Jpeg))?;
+    write_file(&ann("6", Expression), i8s(0)?)?;
+    write_file(&ann("6", Valence), npy("<f8", "(2,)", &[0; 16])?)?; // not a scalar
+    let va = "valid_set"; // the trap: not `val_set`
+    write_rgb(&root.join(image_path(va, "0.jpg")), 24, 24, [97, 97, 97], Some(Jpeg))?;
+    write_file(&root.join(annotation_path(va, "0", Expression)), npy("<i4", "()", &0i32.to_le_bytes())?)
 }
 
 /// AffectNet, a folder-per-class redistribution (`<split>/<0..7>/<image>`), 12×12 images.
@@ -555,15 +589,16 @@ pub fn affectnet_npy(root: &Path) -> io::Result<()> {
 /// folder `9` (ignored_label); a class folder named `happy` (unknown_label); an image directly in
 /// `train/` (malformed_name); a `.DS_Store`. Kept: 5 rows (3 train, 1 val, 1 test).
 pub fn affectnet_folders(root: &Path) -> io::Result<()> {
+    use crate::affectnet::folders::{TEST, TRAIN, image_path};
     use image::ImageFormat::{Jpeg, Png};
-    write_rgb(&root.join("train/0/a.jpg"), 12, 12, [1, 1, 1], Some(Jpeg))?;
-    write_rgb(&root.join("train/1/b.png"), 12, 12, [2, 2, 2], Some(Png))?;
-    write_rgb(&root.join("train/7/c.JPG"), 12, 12, [3, 3, 3], Some(Jpeg))?;
-    write_rgb(&root.join("train/9/d.jpg"), 12, 12, [4, 4, 4], Some(Jpeg))?;
+    write_rgb(&root.join(image_path(TRAIN, 0, "a.jpg")), 12, 12, [1, 1, 1], Some(Jpeg))?;
+    write_rgb(&root.join(image_path(TRAIN, 1, "b.png")), 12, 12, [2, 2, 2], Some(Png))?;
+    write_rgb(&root.join(image_path(TRAIN, 7, "c.JPG")), 12, 12, [3, 3, 3], Some(Jpeg))?;
+    write_rgb(&root.join(image_path(TRAIN, 9, "d.jpg")), 12, 12, [4, 4, 4], Some(Jpeg))?;
     write_rgb(&root.join("train/happy/e.jpg"), 12, 12, [5, 5, 5], Some(Jpeg))?;
     write_rgb(&root.join("train/stray.jpg"), 12, 12, [6, 6, 6], Some(Jpeg))?;
-    write_rgb(&root.join("valid/3/f.jpg"), 12, 12, [7, 7, 7], Some(Jpeg))?;
-    write_rgb(&root.join("test/6/g.png"), 12, 12, [8, 8, 8], Some(Png))?;
+    write_rgb(&root.join(image_path("valid", 3, "f.jpg")), 12, 12, [7, 7, 7], Some(Jpeg))?; // not `val`
+    write_rgb(&root.join(image_path(TEST, 6, "g.png")), 12, 12, [8, 8, 8], Some(Png))?;
     write_file(&root.join("train/.DS_Store"), "x")
 }
 
@@ -589,24 +624,25 @@ fn write_frame(path: &Path, value: u8) -> io::Result<()> {
 /// annotations (`VA_Set`) with the same video names (not read); a read-me. Kept: 7 rows (6 train,
 /// 1 val).
 pub fn affwild2(root: &Path) -> io::Result<()> {
-    let crop = root.join("cropped_aligned");
-    let extra = root.join("cropped_aligned_new_50_vids");
+    use crate::affwild2::{CROP_FOLDERS, TRAIN_SET, VALIDATION_SET, annotation, frame};
+    let [crop, extra] = CROP_FOLDERS;
+    let at = |folder: &str, video: &str, k: u32| root.join(frame(folder, video, k));
     for (f, v) in [(1, 10), (2, 20), (4, 40)] {
-        write_frame(&crop.join(format!("vidA/{f:05}.jpg")), v)?; // frame 3 has no face: no file
+        write_frame(&at(crop, "vidA", f), v)?; // frame 3 has no face: no file
     }
-    write_frame(&extra.join("vidA/00004.jpg"), 240)?; // a second copy: the first folder wins
-    write_frame(&extra.join("vidA/00005.jpg"), 50)?;
-    write_frame(&crop.join("video2_left/00001.jpg"), 110)?;
-    write_frame(&crop.join("video2_left/00002.jpg"), 120)?;
-    write_frame(&crop.join("video2_right/00001.jpg"), 210)?;
-    write_frame(&extra.join("vidB/00001.jpg"), 150)?;
-    write_frame(&extra.join("vidB/00002.jpg"), 160)?;
-    let ann = root.join("annotations/EXPR_Classification_Challenge");
+    write_frame(&at(extra, "vidA", 4), 240)?; // a second copy: the first folder wins
+    write_frame(&at(extra, "vidA", 5), 50)?;
+    write_frame(&at(crop, "video2_left", 1), 110)?;
+    write_frame(&at(crop, "video2_left", 2), 120)?;
+    write_frame(&at(crop, "video2_right", 1), 210)?;
+    write_frame(&at(extra, "vidB", 1), 150)?;
+    write_frame(&at(extra, "vidB", 2), 160)?;
+    let ann = |set: &str, video: &str| root.join(annotation(set, video));
     let lines = |v: &[&str], eol: &str| format!("{AFFWILD2_HEADER}{eol}{}{eol}", v.join(eol));
-    write_file(&ann.join("Train_Set/vidA.txt"), lines(&["0", "-1", "4", "7", "1", "x", "9"], "\r\n"))?;
-    write_file(&ann.join("Train_Set/video2_left.txt"), lines(&["5", "6"], "\n"))?;
-    write_file(&ann.join("Train_Set/video2_right.txt"), lines(&["2"], "\n"))?;
-    write_file(&ann.join("Validation_Set/vidB.txt"), lines(&["3", "-1"], "\n"))?;
+    write_file(&ann(TRAIN_SET, "vidA"), lines(&["0", "-1", "4", "7", "1", "x", "9"], "\r\n"))?;
+    write_file(&ann(TRAIN_SET, "video2_left"), lines(&["5", "6"], "\n"))?;
+    write_file(&ann(TRAIN_SET, "video2_right"), lines(&["2"], "\n"))?;
+    write_file(&ann(VALIDATION_SET, "vidB"), lines(&["3", "-1"], "\n"))?;
     // Another task's annotations with the same folder names: not read.
     write_file(&root.join("annotations/VA_Set/Train_Set/vidA.txt"), "valence,arousal\n0.1,0.2\n")?;
     write_file(&root.join("README.txt"), "Aff-Wild2\n")

@@ -37,6 +37,16 @@ pub const PIC_TYPOS: &[(&str, &str)] = &[("YN-HA2", "YM-HA2")];
 /// Non-image files larger than this are not searched for the ratings table.
 const MAX_RATINGS_FILE: u64 = 4 << 20;
 
+/// The read-me the release carries the semantic-ratings tables in. The adapter does not rely on
+/// the name: it searches every non-image file for the table.
+pub const README: &str = "README_FIRST.txt";
+
+/// The file name of poser `subject` (`KA`) showing expression `code` (`HA`), repetition `rep`,
+/// ratings-table row `row`: `<SUBJ>.<EXP><rep>.<row>.tiff` (`KA.HA1.29.tiff`).
+pub fn image_name(subject: &str, code: &str, rep: u32, row: u32) -> String {
+    format!("{subject}.{code}{rep}.{row}.tiff")
+}
+
 /// The JAFFE adapter.
 #[derive(Debug, Clone, Copy)]
 pub struct Jaffe;
@@ -277,6 +287,8 @@ mod tests {
         assert_eq!(parse_name("KA.HA1.tiff"), Err(SkipReason::MalformedName));
         assert_eq!(parse_name("KAX.HA1.29.tiff"), Err(SkipReason::MalformedName));
         assert_eq!(parse_name("KA.H\u{e9}1.29.tiff"), Err(SkipReason::MalformedName));
+        assert_eq!(image_name("KA", "HA", 1, 29), "KA.HA1.29.tiff");
+        assert_eq!(parse_name(&image_name("YM", "HA", 2, 53)).map(|p| (p.rep, p.row)), Ok((2, 53)));
     }
 
     #[test]

@@ -32,14 +32,35 @@ use crate::source::DatasetRoot;
 use crate::text::{Lines, file_name, find_file, missing_file, split_fields};
 use crate::{IngestError, SkipReason};
 
+/// The label file, relative to the root, as the release spells it (`patition`, sic).
+pub const LABEL_FILE: &str = "EmoLabel/list_patition_label.txt";
+
 /// Where the label file may be, relative to the root: the official spelling first, then the
 /// README's spelling, then one level down in a `basic/` folder.
 pub const LABEL_FILES: &[&str] = &[
-    "EmoLabel/list_patition_label.txt",
+    LABEL_FILE,
     "EmoLabel/list_partition_label.txt",
     "basic/EmoLabel/list_patition_label.txt",
     "basic/EmoLabel/list_partition_label.txt",
 ];
+
+/// The aligned face of the image with file stem `stem` (`train_00001`), relative to the root:
+/// `Image/aligned/<stem>_aligned.jpg`.
+pub fn aligned_image(stem: &str) -> String {
+    format!("Image/aligned/{stem}_aligned.jpg")
+}
+
+/// The original photograph of label-file name `name` (`train_00001.jpg`), relative to the root:
+/// `Image/original/<name>`.
+pub fn original_image(name: &str) -> String {
+    format!("Image/original/{name}")
+}
+
+/// The manual annotation (5 points, gender, race, age group) of the image with file stem `stem`,
+/// relative to the root: `Annotation/manual/<stem>_manu_attri.txt`.
+pub fn manual_annotation(stem: &str) -> String {
+    format!("Annotation/manual/{stem}_manu_attri.txt")
+}
 
 /// Which images of RAF-DB basic are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,8 +107,8 @@ impl RafDb {
     /// The image of label-file name `name` (`train_00001.jpg`), relative to `base`.
     fn image_path(&self, base: &str, name: &str, stem: &str) -> String {
         match self.variant {
-            RafVariant::Aligned => format!("{base}Image/aligned/{stem}_aligned.jpg"),
-            RafVariant::Original => format!("{base}Image/original/{name}"),
+            RafVariant::Aligned => format!("{base}{}", aligned_image(stem)),
+            RafVariant::Original => format!("{base}{}", original_image(name)),
         }
     }
 }
@@ -163,7 +184,7 @@ impl RafDb {
         if file.escapes_root {
             return Err(SkipReason::PathEscapesRoot);
         }
-        let manual = format!("{base}Annotation/manual/{stem}_manu_attri.txt");
+        let manual = format!("{base}{}", manual_annotation(stem));
         let attributes = match find_file(root, &[manual.as_str()]) {
             Some(f) => read_manual(&root.file_path(f), self.variant == RafVariant::Original),
             None => Attributes::default(),

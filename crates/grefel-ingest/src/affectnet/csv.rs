@@ -25,8 +25,16 @@ pub const TRAINING: &str = "training.csv";
 pub const VALIDATION: &str = "validation.csv";
 /// Folder the list's image paths are relative to.
 pub const IMAGE_FOLDER: &str = "Manually_Annotated_Images";
-const LIST_FOLDER: &str = "Manually_Annotated_file_lists";
-const COLUMNS: [&str; 9] = [
+/// The folder that holds [`IMAGE_FOLDER`] in the release, relative to the root (the adapter
+/// finds [`IMAGE_FOLDER`] at any depth).
+pub const IMAGE_PARENT: &str = "Manually_Annotated";
+/// Folder of the two lists, relative to the root (preferred when a list is found elsewhere too).
+pub const LIST_FOLDER: &str = "Manually_Annotated_file_lists";
+/// The header line of the lists (without the line end), the names of [`COLUMNS`] in order.
+pub const HEADER: &str =
+    "subDirectory_filePath,face_x,face_y,face_width,face_height,facial_landmarks,expression,valence,arousal";
+/// The columns of the lists, in the release's order.
+pub const COLUMNS: [&str; 9] = [
     "subDirectory_filePath",
     "face_x",
     "face_y",
@@ -40,6 +48,18 @@ const COLUMNS: [&str; 9] = [
 
 type Points = Box<[[f32; 2]; NUM_LANDMARKS]>;
 
+/// The list called `name` ([`TRAINING`], [`VALIDATION`]) where the release puts it, relative to
+/// the root: `Manually_Annotated_file_lists/<name>`.
+pub fn list_path(name: &str) -> String {
+    format!("{LIST_FOLDER}/{name}")
+}
+
+/// The image a list row's `subDirectory_filePath` (`1/<hash>.jpg`) names, where the release puts
+/// it, relative to the root: `Manually_Annotated/Manually_Annotated_Images/<path>`.
+pub fn image_path(sub_path: &str) -> String {
+    format!("{IMAGE_PARENT}/{IMAGE_FOLDER}/{sub_path}")
+}
+
 /// The label list called `name` (case-insensitive), preferring one in
 /// `Manually_Annotated_file_lists/`, then the shallowest.
 pub fn label_file<'a>(root: &'a DatasetRoot, name: &str) -> Option<&'a SourceFile> {
@@ -51,9 +71,7 @@ pub fn label_file<'a>(root: &'a DatasetRoot, name: &str) -> Option<&'a SourceFil
 /// Scans both lists.
 pub fn scan(root: &DatasetRoot, ctx: &ScanContext<'_>) -> Result<Scan, IngestError> {
     let expected = "an AffectNet label list (subDirectory_filePath,face_x,…,expression,valence,arousal)";
-    let find = |name: &str| {
-        label_file(root, name).ok_or_else(|| missing(root, &format!("{LIST_FOLDER}/{name}"), expected))
-    };
+    let find = |name: &str| label_file(root, name).ok_or_else(|| missing(root, &list_path(name), expected));
     let lists = [(find(TRAINING)?, Split::Train), (find(VALIDATION)?, Split::Val)];
     let files: HashMap<&str, &SourceFile> = root.files.iter().map(|f| (f.rel.as_str(), f)).collect();
     let bases = image_bases(root);
@@ -281,6 +299,14 @@ mod tests {
 
     fn lm() -> String {
         (0..2 * NUM_LANDMARKS).map(|i| format!("{}.5", i % 50)).collect::<Vec<_>>().join(";")
+    }
+
+    #[test]
+    fn layout_paths_and_header() {
+        assert_eq!(HEADER, COLUMNS.join(","));
+        assert_eq!(header(HEADER), Some(Ok(Columns::DEFAULT)));
+        assert_eq!(list_path(TRAINING), "Manually_Annotated_file_lists/training.csv");
+        assert_eq!(image_path("1/a.jpg"), "Manually_Annotated/Manually_Annotated_Images/1/a.jpg");
     }
 
     #[test]

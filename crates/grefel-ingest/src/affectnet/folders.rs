@@ -14,6 +14,19 @@ use crate::adapter::{Candidate, ImageSource, Scan, ScanContext, is_image_name};
 use crate::source::DatasetRoot;
 use crate::{IngestError, SkipReason};
 
+/// The training split folder.
+pub const TRAIN: &str = "train";
+/// The validation split folder (`valid/`, `validation/` in some copies).
+pub const VAL: &str = "val";
+/// The test split folder (some copies hold the official validation set there).
+pub const TEST: &str = "test";
+
+/// Image `file_name` of AffectNet class `class` (the label integer, `0..7`) in split folder
+/// `split` ([`TRAIN`], [`VAL`], [`TEST`]), relative to the root: `<split>/<class>/<file_name>`.
+pub fn image_path(split: &str, class: u8, file_name: &str) -> String {
+    format!("{split}/{class}/{file_name}")
+}
+
 /// One image of a class folder.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FolderSample<'a> {
@@ -28,9 +41,9 @@ pub struct FolderSample<'a> {
 /// The split of a split-folder name.
 pub fn split_of(folder: &str) -> Option<Split> {
     match folder.to_ascii_lowercase().as_str() {
-        "train" | "training" => Some(Split::Train),
-        "val" | "valid" | "validation" => Some(Split::Val),
-        "test" => Some(Split::Test),
+        TRAIN | "training" => Some(Split::Train),
+        VAL | "valid" | "validation" => Some(Split::Val),
+        TEST => Some(Split::Test),
         _ => None,
     }
 }
@@ -59,7 +72,7 @@ pub fn scan(root: &DatasetRoot, ctx: &ScanContext<'_>) -> Result<Scan, IngestErr
     let has =
         |want: &[Split]| root.files.iter().any(|f| parse_path(&f.rel).is_ok_and(|s| want.contains(&s.split)));
     if !has(&[Split::Train]) || !has(&[Split::Val, Split::Test]) {
-        let dir = if has(&[Split::Train]) { "val" } else { "train" };
+        let dir = if has(&[Split::Train]) { VAL } else { TRAIN };
         return Err(missing(root, dir, "class folders <split>/<0..7>/ for train and val (or valid, test)"));
     }
     let mut scan = Scan::default();
@@ -112,5 +125,7 @@ mod tests {
         assert_eq!(parse_path("other/1/a.jpg"), Err(SkipReason::MalformedName));
         assert_eq!(parse_path("train/a.jpg"), Err(SkipReason::MalformedName));
         assert_eq!(parse_path("train/1/notes.txt"), Err(SkipReason::MalformedName));
+        assert_eq!(image_path(VAL, 3, "f.jpg"), "val/3/f.jpg");
+        assert_eq!(parse_path(&image_path(TEST, 6, "g.png")).map(|s| s.split), Ok(Split::Test));
     }
 }

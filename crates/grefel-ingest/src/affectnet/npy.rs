@@ -18,6 +18,52 @@ use crate::adapter::{Candidate, ImageSource, Scan, ScanContext, is_image_name};
 use crate::source::{DatasetRoot, SourceFile};
 use crate::{IngestError, SkipReason};
 
+/// The training split folder of the release.
+pub const TRAIN_SET: &str = "train_set";
+/// The validation split folder of the release (`valid_set/` in some copies).
+pub const VAL_SET: &str = "val_set";
+/// The images folder inside a split folder.
+pub const IMAGES: &str = "images";
+/// The annotations folder inside a split folder.
+pub const ANNOTATIONS: &str = "annotations";
+
+/// What a per-image `.npy` annotation file holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnnotationKind {
+    /// `<id>_exp.npy`: the expression code (one candidate per file).
+    Expression,
+    /// `<id>_val.npy`: valence.
+    Valence,
+    /// `<id>_aro.npy`: arousal.
+    Arousal,
+    /// `<id>_lnd.npy`: 68 landmarks, `x,y` interleaved.
+    Landmarks,
+}
+
+impl AnnotationKind {
+    /// The file name after the image id (`_exp.npy`, `_val.npy`, `_aro.npy`, `_lnd.npy`).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            AnnotationKind::Expression => "_exp.npy",
+            AnnotationKind::Valence => "_val.npy",
+            AnnotationKind::Arousal => "_aro.npy",
+            AnnotationKind::Landmarks => "_lnd.npy",
+        }
+    }
+}
+
+/// The `kind` annotation of image `id` in split folder `split_dir` ([`TRAIN_SET`], [`VAL_SET`]),
+/// relative to the root: `<split_dir>/annotations/<id>_<kind>.npy`.
+pub fn annotation_path(split_dir: &str, id: &str, kind: AnnotationKind) -> String {
+    format!("{split_dir}/{ANNOTATIONS}/{id}{}", kind.suffix())
+}
+
+/// Image `file_name` (`<id>.<ext>`) of split folder `split_dir`, relative to the root:
+/// `<split_dir>/images/<file_name>`.
+pub fn image_path(split_dir: &str, file_name: &str) -> String {
+    format!("{split_dir}/{IMAGES}/{file_name}")
+}
+
 /// One `<dir>/annotations/<id>_exp.npy` file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Annotation<'a> {
@@ -32,8 +78,8 @@ pub struct Annotation<'a> {
 /// The split of a split-folder name.
 pub fn split_of(folder: &str) -> Option<Split> {
     match folder.to_ascii_lowercase().as_str() {
-        "train_set" | "training_set" => Some(Split::Train),
-        "val_set" | "valid_set" | "validation_set" => Some(Split::Val),
+        TRAIN_SET | "training_set" => Some(Split::Train),
+        VAL_SET | "valid_set" | "validation_set" => Some(Split::Val),
         "test_set" => Some(Split::Test),
         _ => None,
     }
@@ -42,8 +88,8 @@ pub fn split_of(folder: &str) -> Option<Split> {
 /// Parses `<dir>/annotations/<id>_exp.npy`.
 pub fn parse_annotation(rel: &str) -> Option<Annotation<'_>> {
     let (parent, name) = rel.rsplit_once('/')?;
-    let id = name.strip_suffix("_exp.npy").filter(|id| !id.is_empty())?;
-    let dir = parent.strip_suffix("annotations")?;
+    let id = name.strip_suffix(AnnotationKind::Expression.suffix()).filter(|id| !id.is_empty())?;
+    let dir = parent.strip_suffix(ANNOTATIONS)?;
     let dir = match dir.strip_suffix('/') {
         Some(d) => d,
         None if dir.is_empty() => "",
@@ -56,10 +102,10 @@ pub fn parse_annotation(rel: &str) -> Option<Annotation<'_>> {
 pub fn scan(root: &DatasetRoot, ctx: &ScanContext<'_>) -> Result<Scan, IngestError> {
     let annotations: Vec<(&SourceFile, Annotation<'_>)> =
         root.files.iter().filter_map(|f| parse_annotation(&f.rel).map(|a| (f, a))).collect();
-    for (split, dir) in [(Split::Train, "train_set"), (Split::Val, "val_set")] {
+    for (split, dir) in [(Split::Train, TRAIN_SET), (Split::Val, VAL_SET)] {
         if !annotations.iter().any(|(_, a)| a.split == Some(split)) {
             let expected = "per-image <id>_exp.npy files of the AffectNet .npy release";
-            return Err(missing(root, &format!("{dir}/annotations"), expected));
+            return Err(missing(root, &format!("{dir}/{ANNOTATIONS}"), expected));
         }
     }
     // Images by (split folder, stem), and every file by path, listed once.
@@ -67,7 +113,7 @@ pub fn scan(root: &DatasetRoot, ctx: &ScanContext<'_>) -> Result<Scan, IngestErr
     for f in &root.files {
         let Some((parent, name)) = f.rel.rsplit_once('/') else { continue };
         let Some(dir) =
-            parent.strip_suffix("images").and_then(|d| d.strip_suffix('/').or(d.is_empty().then_some("")))
+            parent.strip_suffix(IMAGES).and_then(|d| d.strip_suffix('/').or(d.is_empty().then_some("")))
         else {
             continue;
         };
@@ -115,23 +161,26 @@ fn candidate(
     if image.escapes_root {
         return Err(SkipReason::PathEscapesRoot);
     }
-    let sibling = |suffix: &str| -> Result<Option<String>, SkipReason> {
-        let rel = exp.rel.strip_suffix("_exp.npy").map(|stem| format!("{stem}_{suffix}.npy"));
+    let sibling = |kind: AnnotationKind| -> Result<Option<String>, SkipReason> {
+        let rel = exp
+            .rel
+            .strip_suffix(AnnotationKind::Expression.suffix())
+            .map(|stem| format!("{stem}{}", kind.suffix()));
         match rel.as_deref().and_then(|r| files.get(r)) {
             None => Ok(None),
             Some(f) if f.escapes_root => Err(SkipReason::PathEscapesRoot),
             Some(f) => Ok(Some(f.rel.clone())),
         }
     };
-    let scalar = |suffix: &str| -> Result<Option<f32>, SkipReason> {
-        let Some(rel) = sibling(suffix)? else { return Ok(None) };
+    let scalar = |kind: AnnotationKind| -> Result<Option<f32>, SkipReason> {
+        let Some(rel) = sibling(kind)? else { return Ok(None) };
         match read_npy(root, &rel)?.to_f32().as_deref() {
             Some(&[v]) => Ok(affect_value(Some(v))),
             _ => Err(SkipReason::MalformedRow),
         }
     };
-    let (valence, arousal) = (scalar("val")?, scalar("aro")?);
-    let landmarks = match sibling("lnd")? {
+    let (valence, arousal) = (scalar(AnnotationKind::Valence)?, scalar(AnnotationKind::Arousal)?);
+    let landmarks = match sibling(AnnotationKind::Landmarks)? {
         None => None,
         Some(rel) => {
             let values = read_npy(root, &rel)?.to_f32().ok_or(SkipReason::MalformedRow)?;
@@ -176,5 +225,16 @@ mod tests {
         assert_eq!(parse_annotation("train_set/myannotations/7_exp.npy"), None);
         assert_eq!(parse_annotation("train_set/annotations/_exp.npy"), None);
         assert_eq!(split_of("Test_Set"), Some(Split::Test));
+        let rel = annotation_path(VAL_SET, "12", AnnotationKind::Expression);
+        assert_eq!(rel, "val_set/annotations/12_exp.npy");
+        assert_eq!(
+            parse_annotation(&rel),
+            Some(Annotation { dir: VAL_SET, split: Some(Split::Val), id: "12" })
+        );
+        assert_eq!(
+            annotation_path(TRAIN_SET, "0", AnnotationKind::Landmarks),
+            "train_set/annotations/0_lnd.npy"
+        );
+        assert_eq!(image_path(TRAIN_SET, "0.jpg"), "train_set/images/0.jpg");
     }
 }
