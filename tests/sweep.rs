@@ -177,7 +177,7 @@ fn a_pipeline_file_runs_its_noise_and_sweep_tables() {
         &path,
         "[noise]\nprotocol = \"class-dependent\"\nrate = 0.2\nseed = 5\n\n\
          [train]\ndataset = \"synthetic\"\npreset = \"micro\"\nepochs = 1\nbatch_size = 8\neval_batch_size = 64\n\n\
-         [sweep]\nk = [2, 3]\nnoise = \"0.0,0.3\"\njobs = 1\n",
+         [sweep]\nk = [2, 3]\nnoise = \"0.0,0.3\"\njobs = 1\nby = [\"subject\"]\n",
     )
     .expect("pipeline");
     let pipeline = Pipeline::load(&path, tmp.path()).expect("load");
@@ -203,7 +203,45 @@ fn a_pipeline_file_runs_its_noise_and_sweep_tables() {
     let table = std::fs::read_to_string(dir.join("report/table.csv")).expect("table");
     assert_eq!(table.lines().next(), Some("k,noise=0,noise=0.3"), "{table}");
 
+    // `by = ["subject"]`: every cell evaluated by identity; its gap in `table_full.csv` and in
+    // the gap table, equal to the cell's own evaluation.
+    let full = std::fs::read_to_string(dir.join("report/table_full.csv")).expect("full");
+    let gaps = std::fs::read_to_string(dir.join("report/gap_subject.csv")).expect("gap table");
+    assert_eq!(gaps.lines().next(), Some("k,noise=0,noise=0.3"), "{gaps}");
+    assert_eq!(gaps.lines().count(), 3, "{gaps}");
+    for cell in &plan.cells {
+        let record = CellMetrics::read(&dir.join("cells").join(&cell.id)).expect("record").expect("finished");
+        let evaluation: grefel_artifacts::Evaluation = grefel_artifacts::read_json(
+            &dir.join("cells")
+                .join(&cell.id)
+                .join(&record.run)
+                .join("evaluation/synthetic-test/evaluation.json"),
+        )
+        .expect("the cell's evaluation");
+        let subjects = &evaluation.groups["subject"];
+        assert!(subjects.len() >= 2, "{subjects:?}");
+        let (k, noise) = (&cell.coords["k"], cell.coords["noise"].as_f64().expect("rate"));
+        let noise = if noise == 0.0 { "0".to_string() } else { noise.to_string() };
+        let line = format!(
+            "{k},{noise},accuracy_gap[subject],{:.4},0.0000,1",
+            evaluation.gaps["subject"].accuracy_gap * 100.0
+        );
+        assert!(full.lines().any(|l| l == line), "{line} in\n{full}");
+        for value in subjects.keys() {
+            let prefix = format!("{k},{noise},accuracy[subject={value}],");
+            assert!(full.lines().any(|l| l.starts_with(&prefix)), "{prefix} in\n{full}");
+        }
+        let row = gaps.lines().find(|l| l.starts_with(&format!("{k},"))).expect("gap row");
+        let column = if noise == "0" { 1 } else { 2 };
+        assert_eq!(
+            row.split(',').nth(column),
+            Some(format!("{:.2}", evaluation.gaps["subject"].accuracy_gap * 100.0).as_str()),
+            "{row}"
+        );
+    }
+
     let again = run_pipeline(&pipeline, &request, &quiet).expect("rerun");
     assert!(again[2].contains("(4 already done, 0 ran, 0 failed)"), "{}", again[2]);
     assert_eq!(std::fs::read_to_string(dir.join("report/table.csv")).expect("table"), table);
+    assert_eq!(std::fs::read_to_string(dir.join("report/table_full.csv")).expect("full"), full);
 }

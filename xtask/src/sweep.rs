@@ -68,6 +68,10 @@ pub struct SweepOptions {
     /// Folder of the prepared datasets [default: the pipeline's [prepare].out, else data].
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Evaluate every finished cell by these columns (gender, race, age_group, subject): each
+    /// group's accuracy and the gaps go into table_full.csv, with a gap table per column.
+    #[arg(long, value_delimiter = ',')]
+    by: Vec<String>,
 }
 
 /// Arguments of `sweep-anchors`.
@@ -170,6 +174,7 @@ fn run(command: &str, options: &SweepOptions, axes: Vec<Axis>, noise_rate: Optio
             noise_seed: options.noise_seed,
             devices: options.devices.clone(),
             jobs: options.jobs,
+            by: options.by.clone(),
         },
     };
     let from = sweep_from_pipeline(&setup, command, axes, noise_rate, &Bar::new("prepare"))?;
@@ -194,11 +199,15 @@ pub fn print_outcome(command: &str, outcome: &SweepOutcome, start: Instant) {
 pub struct ReportArgs {
     /// Sweep folder (holding plan.json and cells/).
     dir: PathBuf,
+    /// Add the group metrics of these columns (the cells must have been evaluated by them, as
+    /// the sweep commands' --by does).
+    #[arg(long, value_delimiter = ',')]
+    by: Vec<String>,
 }
 
 /// Runs `report`: regenerates the tables and plots of a sweep from its stored results.
 pub fn report(args: ReportArgs) -> Result<()> {
-    let report = grefel_report::render(&args.dir, &grefel_report::ReportConfig::PAPER)
+    let report = grefel_report::render_by(&args.dir, &grefel_report::ReportConfig::PAPER, &args.by)
         .with_context(|| format!("rendering the report of {}", args.dir.display()))?;
     println!("{}", report.table.to_markdown());
     println!("report: {report}");

@@ -60,6 +60,7 @@ pub fn run_demo(
             noise_seed: 0,
             devices: vec!["cpu".into()],
             jobs: None,
+            by: Vec::new(),
         },
     };
     let axes = vec![anchors_axis(&request.k)?, rate_axis("noise", "noise.rate", "--noise", &request.noise)?];

@@ -66,6 +66,10 @@ pub struct SweepStage {
     /// Cells at once on the CPU backend [default: the number of cores].
     #[serde(default)]
     pub jobs: Option<usize>,
+    /// Columns every finished cell is evaluated by (`gender`, `race`, `age_group`, `subject`):
+    /// per-group accuracy and gaps in `table_full.csv`, a gap table per column.
+    #[serde(default)]
+    pub by: Vec<String>,
     /// The sweep folder [default: `<runs>/sweeps/<pipeline name>-<plan id>`].
     #[serde(default)]
     pub out: Option<PathBuf>,

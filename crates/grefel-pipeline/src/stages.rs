@@ -238,6 +238,7 @@ pub fn sweep_stage(
                 stage.devices.clone()
             },
             jobs: stage.jobs,
+            by: stage.by.clone(),
         },
         out: stage.out.clone(),
         sweeps_dir: request.runs.join("sweeps"),

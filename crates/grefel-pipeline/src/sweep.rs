@@ -61,6 +61,10 @@ pub struct CellOptions {
     pub devices: Vec<String>,
     /// Cells at once on the CPU backend (default: the number of cores).
     pub jobs: Option<usize>,
+    /// Columns every finished cell is evaluated by (`gender`, …); the report adds each group's
+    /// accuracy and the gaps to `table_full.csv` and a gap table per column. Not part of the
+    /// cells' configurations.
+    pub by: Vec<String>,
 }
 
 /// A validated sweep, ready to run.
@@ -76,6 +80,8 @@ pub struct PlannedSweep {
     pub data: PathBuf,
     /// The base settings, noise applied.
     pub settings: TrainSettings,
+    /// Columns the finished cells are evaluated by.
+    pub by: Vec<String>,
 }
 
 impl PlannedSweep {
@@ -310,7 +316,22 @@ pub fn plan_sweep(request: &SweepRequest) -> Result<PlannedSweep, PipelineError>
         .unwrap_or_else(|| request.sweeps_dir.join(format!("{}-{}", request.command, plan_id(&plan))));
     let workers = workers(&request.cells.devices, request.cells.jobs)?;
     preflight(&plan, &request.data, &request.cells.devices)?;
-    Ok(PlannedSweep { plan, out, workers, data: request.data.clone(), settings })
+    for column in &request.cells.by {
+        if !grefel_train::data::GROUP_COLUMNS.contains(&column.as_str()) {
+            return Err(PipelineError::Request(format!(
+                "--by {column}: not a column evaluation can group by ({})",
+                grefel_train::data::GROUP_COLUMNS.join(", ")
+            )));
+        }
+    }
+    Ok(PlannedSweep {
+        plan,
+        out,
+        workers,
+        data: request.data.clone(),
+        settings,
+        by: request.cells.by.clone(),
+    })
 }
 
 /// The id of a plan: the first 12 hex digits of the SHA-256 of its cell ids, in order.
@@ -328,8 +349,47 @@ pub fn run_sweep(planned: &PlannedSweep) -> Result<SweepOutcome, PipelineError> 
     for (id, error) in &summary.failed {
         tracing::error!(cell = %id, "{error}");
     }
-    let report = grefel_report::render(&planned.out, &grefel_report::ReportConfig::PAPER)?;
+    if !planned.by.is_empty() {
+        evaluate_cells(planned)?;
+    }
+    let report = grefel_report::render_by(&planned.out, &grefel_report::ReportConfig::PAPER, &planned.by)?;
     Ok(SweepOutcome { summary, report })
+}
+
+/// Evaluates every finished cell's run by the sweep's `by` columns (on the test split, the
+/// primary output the report tabulates), unless its evaluation already has them.
+fn evaluate_cells(planned: &PlannedSweep) -> Result<(), PipelineError> {
+    use crate::evaluate::{EvaluateRequest, default_dir, evaluate_run};
+    use grefel_artifacts::files::{CELLS_DIR, EVALUATION};
+    let output = grefel_report::Head::Primary.name();
+    for cell in &planned.plan.cells {
+        let cell_dir = planned.out.join(CELLS_DIR).join(&cell.id);
+        let Some(record) = CellMetrics::read(&cell_dir)? else { continue };
+        let run = cell_dir.join(&record.run);
+        let dataset = cell.config.get("dataset").and_then(Value::as_str).unwrap_or_default();
+        let path = default_dir(&run, dataset, grefel_train::saved::EvalSplit::Test).join(EVALUATION);
+        let current = grefel_artifacts::read_json_if_exists::<grefel_artifacts::Evaluation>(&path)
+            .ok()
+            .flatten()
+            .is_some_and(|e| e.output == output && planned.by.iter().all(|c| e.groups.contains_key(c)));
+        if current {
+            continue;
+        }
+        let request = EvaluateRequest {
+            run,
+            data: planned.data.clone(),
+            dataset: None,
+            split: Some("test".into()),
+            output: Some(output.into()),
+            by: planned.by.clone(),
+            out: None,
+            bootstrap: grefel_report::BootstrapOptions::default(),
+            device: "cpu".into(),
+        };
+        evaluate_run(&request)
+            .map_err(|e| PipelineError::Request(format!("evaluating cell {}: {e}", describe(cell))))?;
+    }
+    Ok(())
 }
 
 /// Everything that would make every cell fail, checked before the plan is frozen (nothing is
@@ -443,6 +503,7 @@ mod tests {
                 noise_seed: 0,
                 devices: vec!["cpu".into()],
                 jobs: Some(1),
+                by: Vec::new(),
             },
             out: None,
             sweeps_dir: data.join("sweeps"),

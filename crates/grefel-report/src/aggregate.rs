@@ -89,6 +89,9 @@ pub struct ResultTable {
     pub columns: Vec<String>,
     /// `entries[row][column]`; an entry with no finished seed has every metric `None`.
     pub entries: Vec<Vec<GridEntry>>,
+    /// Group metrics of `--by` columns (`accuracy[gender=female]`, `accuracy_gap[gender]`, …),
+    /// in first-seen order, each `[row][column]` like `entries`; empty without `--by`.
+    pub group_metrics: Vec<(String, Vec<Vec<Option<Stat>>>)>,
 }
 
 impl ResultTable {
@@ -155,7 +158,9 @@ pub(crate) fn aggregate(sweep: &Sweep) -> Result<ResultTable, ReportError> {
         ),
         None => (None, vec![String::new()], vec![Metric::Accuracy.name().to_string()]),
     };
+    let group_metrics = group_stats(sweep, n_rows, n_columns);
     Ok(ResultTable {
+        group_metrics,
         row_axis: sweep.row_axis.name.clone(),
         column_axis,
         rows: sweep.row_axis.labels.clone(),
@@ -163,6 +168,48 @@ pub(crate) fn aggregate(sweep: &Sweep) -> Result<ResultTable, ReportError> {
         columns: headers,
         entries,
     })
+}
+
+/// Mean, sample standard deviation and count of every group metric per grid point, in percent.
+fn group_stats(sweep: &Sweep, n_rows: usize, n_columns: usize) -> Vec<(String, Vec<Vec<Option<Stat>>>)> {
+    let mut values: Vec<(String, Vec<Vec<Vec<f64>>>)> = Vec::new();
+    for cell in &sweep.cells {
+        let Some(m) = &cell.metrics else { continue };
+        for (name, value) in &m.groups {
+            let slot = match values.iter().position(|(n, _)| n == name) {
+                Some(i) => i,
+                None => {
+                    values.push((name.clone(), vec![vec![Vec::new(); n_columns]; n_rows]));
+                    values.len() - 1
+                }
+            };
+            if let Some(v) = values[slot].1.get_mut(cell.row).and_then(|r| r.get_mut(cell.column)) {
+                v.push(value * 100.0);
+            }
+        }
+    }
+    values
+        .into_iter()
+        .map(|(name, grid)| {
+            let stats = grid.into_iter().map(|row| row.into_iter().map(|v| stat(&v)).collect()).collect();
+            (name, stats)
+        })
+        .collect()
+}
+
+/// Mean, sample standard deviation (n - 1; 0 for one value) and count; `None` for no value.
+fn stat(values: &[f64]) -> Option<Stat> {
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let std = if n > 1 {
+        (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+    } else {
+        0.0
+    };
+    Some(Stat { mean, std, n })
 }
 
 /// Grid indices are bounded by the plan's axis lengths, far below `u32::MAX`.

@@ -39,6 +39,9 @@ pub(crate) struct CellMetrics {
     pub correction_rate: Option<f64>,
     /// `backend precision` (`cpu fp32`), `unrecorded` for cells written before it was.
     pub arithmetic: String,
+    /// Group metrics of the `by` columns (`accuracy[gender=female]`, `accuracy_gap[gender]`,
+    /// `equal_opportunity_gap[gender]`) as fractions, from the cell's `evaluation.json`.
+    pub groups: Vec<(String, f64)>,
 }
 
 /// One planned cell, placed in the table grid.
@@ -60,8 +63,9 @@ pub(crate) struct Sweep {
 }
 
 impl Sweep {
-    /// Reads `dir/plan.json` and the `metrics.json` of every finished cell.
-    pub fn load(dir: &Path, config: &ReportConfig) -> Result<Self, ReportError> {
+    /// Reads `dir/plan.json` and the `metrics.json` of every finished cell, and for each `by`
+    /// column the group metrics of its evaluation.
+    pub fn load(dir: &Path, config: &ReportConfig, by: &[String]) -> Result<Self, ReportError> {
         let plan_path = dir.join(PLAN_FILE);
         let raw: SweepPlan = grefel_artifacts::read_json(&plan_path).map_err(report_error)?;
         let plan_error = |reason: String| ReportError::Plan { path: plan_path.clone(), reason };
@@ -153,8 +157,16 @@ impl Sweep {
             let cell_dir = dir.join(CELLS_DIR).join(&cell.id);
             let record = CellRecord::read(&cell_dir).map_err(report_error)?;
             let metrics_path = cell_dir.join(CELL_METRICS);
-            let metrics =
-                record.map(|r| check_record(&metrics_path, r, cell, &raw.axes, config)).transpose()?;
+            let mut metrics = None;
+            if let Some(r) = record {
+                let run = r.run.clone();
+                let mut m = check_record(&metrics_path, r, cell, &raw.axes, config)?;
+                if !by.is_empty() {
+                    let dataset = cell.config.get("dataset").and_then(Value::as_str).unwrap_or_default();
+                    m.groups = group_metrics(&cell_dir.join(&run), dataset, config, by)?;
+                }
+                metrics = Some(m);
+            }
             cells.push(PlannedCell { id: cell.id.clone(), row, column, metrics });
         }
         if cells.iter().all(|c| c.metrics.is_none()) {
@@ -162,6 +174,49 @@ impl Sweep {
         }
         Ok(Self { row_axis, column_axis, cells })
     }
+}
+
+/// The group metrics of the `by` columns from `<run>/evaluation/<dataset>-<split>/evaluation.json`.
+fn group_metrics(
+    run: &Path,
+    dataset: &str,
+    config: &ReportConfig,
+    by: &[String],
+) -> Result<Vec<(String, f64)>, ReportError> {
+    use grefel_artifacts::files::{EVALUATION, EVALUATIONS_DIR};
+    let path = run.join(EVALUATIONS_DIR).join(format!("{dataset}-{}", config.split.name())).join(EVALUATION);
+    let invalid = |reason: String| ReportError::Metrics { path: path.clone(), reason };
+    let evaluation: grefel_artifacts::Evaluation = match grefel_artifacts::read_json_if_exists(&path) {
+        Ok(Some(e)) => e,
+        Ok(None) => {
+            return Err(invalid(format!(
+                "missing: evaluate the cell's run by {} first (the sweep command with --by does)",
+                by.join(",")
+            )));
+        }
+        Err(e) => return Err(report_error(e)),
+    };
+    if evaluation.output != config.head.name() {
+        return Err(invalid(format!(
+            "it evaluates the {} output, the report tabulates {}",
+            evaluation.output,
+            config.head.name()
+        )));
+    }
+    let mut out = Vec::new();
+    for column in by {
+        let (Some(groups), Some(gap)) = (evaluation.groups.get(column), evaluation.gaps.get(column)) else {
+            return Err(invalid(format!("it has no groups by `{column}`")));
+        };
+        for (value, g) in groups {
+            out.push((format!("accuracy[{column}={value}]"), g.accuracy));
+        }
+        out.push((format!("accuracy_gap[{column}]"), gap.accuracy_gap));
+        if let Some(eo) = gap.equal_opportunity_gap {
+            out.push((format!("equal_opportunity_gap[{column}]"), eo));
+        }
+    }
+    Ok(out)
 }
 
 /// Validates one finished cell's record against its place in the plan and the report's split
@@ -241,7 +296,13 @@ fn check_record(
         (Some(b), None) => format!("{b} fp32"),
         _ => "unrecorded".to_string(),
     };
-    Ok(CellMetrics { classes: raw.classes, selected, correction_rate: raw.correction_rate, arithmetic })
+    Ok(CellMetrics {
+        classes: raw.classes,
+        selected,
+        correction_rate: raw.correction_rate,
+        arithmetic,
+        groups: Vec::new(),
+    })
 }
 
 /// The report's error for a file that cannot be read or parsed.

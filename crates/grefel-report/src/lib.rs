@@ -125,7 +125,14 @@ impl fmt::Display for ReportSummary {
 /// Reads the sweep in `dir`, writes every table and figure into `dir/report/`, and says what it
 /// did. Unfinished cells are left out (gaps in the tables) and listed in the summary.
 pub fn render(dir: &Path, config: &ReportConfig) -> Result<ReportSummary, ReportError> {
-    let sweep = Sweep::load(dir, config)?;
+    render_by(dir, config, &[])
+}
+
+/// [`render`], with each cell's group metrics of the `by` columns (read from its run's
+/// `evaluation/<dataset>-<split>/evaluation.json`) added to `table_full.csv`, and per column a
+/// table of the accuracy gap against the grid, `gap_<column>.csv` and `gap_<column>.md`.
+pub fn render_by(dir: &Path, config: &ReportConfig, by: &[String]) -> Result<ReportSummary, ReportError> {
+    let sweep = Sweep::load(dir, config, by)?;
     let table = aggregate::aggregate(&sweep)?;
     let best = best_entry(dir, &sweep, &table)?;
     let (classes, confusion, bins) = pool(dir, &sweep, &best)?;
@@ -154,6 +161,14 @@ pub fn render(dir: &Path, config: &ReportConfig) -> Result<ReportSummary, Report
         ("table.tex", table.to_latex()),
     ] {
         files.push(write_atomic(&report_dir.join(name), text.as_bytes())?);
+    }
+    for column in by {
+        let metric = format!("accuracy_gap[{column}]");
+        if let (Some(csv), Some(md)) = (table.group_metric_csv(&metric), table.group_metric_markdown(&metric))
+        {
+            files.push(write_atomic(&report_dir.join(format!("gap_{column}.csv")), csv.as_bytes())?);
+            files.push(write_atomic(&report_dir.join(format!("gap_{column}.md")), md.as_bytes())?);
+        }
     }
 
     let what = format!("{} {}", config.split.name(), config.head.name());

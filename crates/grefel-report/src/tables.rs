@@ -75,9 +75,71 @@ impl ResultTable {
                     out.push_str(&fields.join(","));
                     out.push('\n');
                 }
+                for (name, grid) in &self.group_metrics {
+                    let Some(stat) = grid[r][c] else { continue };
+                    let mut fields = vec![csv_field(&self.rows[r])];
+                    if self.column_axis.is_some() {
+                        fields.push(csv_field(&self.column_values[c]));
+                    }
+                    fields.push(csv_field(name));
+                    fields.push(fixed(stat.mean, FULL_DECIMALS));
+                    fields.push(fixed(stat.std, FULL_DECIMALS));
+                    fields.push(stat.n.to_string());
+                    out.push_str(&fields.join(","));
+                    out.push('\n');
+                }
             }
         }
         out
+    }
+
+    /// The grid of one group metric (`accuracy_gap[gender]`), `None` when the table has none.
+    pub fn group_metric(&self, name: &str) -> Option<&Vec<Vec<Option<Stat>>>> {
+        self.group_metrics.iter().find(|(n, _)| n == name).map(|(_, g)| g)
+    }
+
+    /// A group metric as `table.csv` lays out accuracy: the row axis, then the mean per column
+    /// (percentage points, 2 decimals; empty where no seed finished).
+    pub fn group_metric_csv(&self, name: &str) -> Option<String> {
+        let grid = self.group_metric(name)?;
+        let mut out = String::new();
+        let header: Vec<String> = std::iter::once(self.row_axis.as_str())
+            .chain(self.columns.iter().map(String::as_str))
+            .map(csv_field)
+            .collect();
+        out.push_str(&header.join(","));
+        out.push('\n');
+        for (r, label) in self.rows.iter().enumerate() {
+            let mut fields = vec![csv_field(label)];
+            fields.extend(grid[r].iter().map(|s| s.map_or_else(String::new, |s| fixed(s.mean, DECIMALS))));
+            out.push_str(&fields.join(","));
+            out.push('\n');
+        }
+        Some(out)
+    }
+
+    /// A group metric in Markdown: `mean ± std` per entry (`mean` for one seed), `—` for none.
+    pub fn group_metric_markdown(&self, name: &str) -> Option<String> {
+        let grid = self.group_metric(name)?;
+        let mut out = format!("{name}, percentage points\n\n");
+        let header: Vec<String> = std::iter::once(self.row_axis.as_str())
+            .chain(self.columns.iter().map(String::as_str))
+            .map(md_escape)
+            .collect();
+        let _ = writeln!(out, "| {} |", header.join(" | "));
+        let _ = writeln!(out, "|{}", " --- |".repeat(header.len()));
+        for (r, label) in self.rows.iter().enumerate() {
+            let mut fields = vec![md_escape(label)];
+            fields.extend(grid[r].iter().map(|s| match s {
+                None => MARKDOWN.gap.to_string(),
+                Some(s) if s.n > 1 => {
+                    format!("{}{}{}", fixed(s.mean, DECIMALS), MARKDOWN.plus_minus, fixed(s.std, DECIMALS))
+                }
+                Some(s) => fixed(s.mean, DECIMALS),
+            }));
+            let _ = writeln!(out, "| {} |", fields.join(" | "));
+        }
+        Some(out)
     }
 
     /// `table.md`: `mean ± std` per entry (just `mean` for one seed), the best entry of each
