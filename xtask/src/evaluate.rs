@@ -36,10 +36,10 @@ pub struct EvaluateArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Bootstrap resamples of the intervals.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = BootstrapOptions::default().resamples)]
     resamples: usize,
     /// Seed of the bootstrap.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = BootstrapOptions::default().seed)]
     bootstrap_seed: u64,
     /// Device: cpu, cuda:N (needs the `tch` feature), libtorch-cpu.
     #[arg(long, default_value = "cpu")]

@@ -27,3 +27,9 @@ pub const LEGACY_CELL_METRICS: &str = "metrics.json";
 pub const EVALUATION: &str = "evaluation.json";
 /// The folder of a run's evaluations.
 pub const EVALUATIONS_DIR: &str = "evaluation";
+
+/// Where `evaluate` writes a run's evaluation of `split` of `dataset` by default:
+/// `<run>/evaluation/<dataset>-<split>/` (sweeps by group and their report read it there).
+pub fn evaluation_dir(run: &std::path::Path, dataset: &str, split: &str) -> std::path::PathBuf {
+    run.join(EVALUATIONS_DIR).join(format!("{dataset}-{split}"))
+}

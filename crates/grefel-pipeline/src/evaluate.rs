@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use grefel_artifacts::files::{EVALUATION, EVALUATIONS_DIR};
+use grefel_artifacts::files::{EVALUATION, evaluation_dir};
 use grefel_artifacts::{Evaluation, Selection, write_json};
 use grefel_report::{AnalysisInput, BootstrapOptions};
 use grefel_train::RunOptions;
@@ -169,5 +169,5 @@ pub fn evaluate_run(request: &EvaluateRequest) -> Result<EvaluateOutcome, Pipeli
 
 /// `<run>/evaluation/<dataset>-<split>/`.
 pub fn default_dir(run: &Path, dataset: &str, split: EvalSplit) -> PathBuf {
-    run.join(EVALUATIONS_DIR).join(format!("{dataset}-{}", split.name()))
+    evaluation_dir(run, dataset, split.name())
 }

@@ -181,7 +181,17 @@ pub fn analyse(input: &AnalysisInput<'_>, options: BootstrapOptions) -> Result<E
             stats
                 .iter()
                 .filter_map(|(v, s)| s.accuracy.map(|a| (v, a)))
-                .reduce(|a, b| if (b.1 > a.1) == pick_max && b.1 != a.1 { b } else { a })
+                // Ties: the first group is the best, the last the worst (two groups with equal
+                // accuracy are then named as best and worst, not one group twice).
+                .reduce(|a, b| {
+                    if pick_max {
+                        if b.1 > a.1 { b } else { a }
+                    } else if b.1 <= a.1 {
+                        b
+                    } else {
+                        a
+                    }
+                })
                 .map(|(v, _)| v.clone())
                 .unwrap_or_default()
         };

@@ -183,8 +183,8 @@ fn group_metrics(
     config: &ReportConfig,
     by: &[String],
 ) -> Result<Vec<(String, f64)>, ReportError> {
-    use grefel_artifacts::files::{EVALUATION, EVALUATIONS_DIR};
-    let path = run.join(EVALUATIONS_DIR).join(format!("{dataset}-{}", config.split.name())).join(EVALUATION);
+    use grefel_artifacts::files::{EVALUATION, evaluation_dir};
+    let path = evaluation_dir(run, dataset, config.split.name()).join(EVALUATION);
     let invalid = |reason: String| ReportError::Metrics { path: path.clone(), reason };
     let evaluation: grefel_artifacts::Evaluation = match grefel_artifacts::read_json_if_exists(&path) {
         Ok(Some(e)) => e,

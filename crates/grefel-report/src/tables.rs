@@ -31,6 +31,11 @@ impl ResultTable {
     /// `table.csv`: the row axis, then one column per column value with the mean accuracy in
     /// percent (2 decimals); an empty field where no seed finished.
     pub fn to_csv(&self) -> String {
+        self.grid_csv(|r, c| self.accuracy(r, c))
+    }
+
+    /// The row axis, then the mean of `stat(row, column)` per column (2 decimals; empty for none).
+    fn grid_csv(&self, stat: impl Fn(usize, usize) -> Option<Stat>) -> String {
         let mut out = String::new();
         let header: Vec<String> = std::iter::once(self.row_axis.as_str())
             .chain(self.columns.iter().map(String::as_str))
@@ -42,7 +47,7 @@ impl ResultTable {
             let mut fields = vec![csv_field(label)];
             fields.extend(
                 (0..self.columns.len())
-                    .map(|c| self.accuracy(r, c).map(|s| fixed(s.mean, DECIMALS)).unwrap_or_default()),
+                    .map(|c| stat(r, c).map(|s| fixed(s.mean, DECIMALS)).unwrap_or_default()),
             );
             out.push_str(&fields.join(","));
             out.push('\n');
@@ -62,21 +67,10 @@ impl ResultTable {
         out.push('\n');
         for (r, row) in self.entries.iter().enumerate() {
             for (c, entry) in row.iter().enumerate() {
-                for metric in Metric::ALL {
-                    let Some(stat) = entry.get(metric) else { continue };
-                    let mut fields = vec![csv_field(&self.rows[r])];
-                    if self.column_axis.is_some() {
-                        fields.push(csv_field(&self.column_values[c]));
-                    }
-                    fields.push(metric.name().to_string());
-                    fields.push(fixed(stat.mean, FULL_DECIMALS));
-                    fields.push(fixed(stat.std, FULL_DECIMALS));
-                    fields.push(stat.n.to_string());
-                    out.push_str(&fields.join(","));
-                    out.push('\n');
-                }
-                for (name, grid) in &self.group_metrics {
-                    let Some(stat) = grid[r][c] else { continue };
+                let fixed_metrics = Metric::ALL.into_iter().map(|m| (m.name(), entry.get(m)));
+                let group_metrics = self.group_metrics.iter().map(|(name, grid)| (name.as_str(), grid[r][c]));
+                for (name, stat) in fixed_metrics.chain(group_metrics) {
+                    let Some(stat) = stat else { continue };
                     let mut fields = vec![csv_field(&self.rows[r])];
                     if self.column_axis.is_some() {
                         fields.push(csv_field(&self.column_values[c]));
@@ -102,20 +96,7 @@ impl ResultTable {
     /// (percentage points, 2 decimals; empty where no seed finished).
     pub fn group_metric_csv(&self, name: &str) -> Option<String> {
         let grid = self.group_metric(name)?;
-        let mut out = String::new();
-        let header: Vec<String> = std::iter::once(self.row_axis.as_str())
-            .chain(self.columns.iter().map(String::as_str))
-            .map(csv_field)
-            .collect();
-        out.push_str(&header.join(","));
-        out.push('\n');
-        for (r, label) in self.rows.iter().enumerate() {
-            let mut fields = vec![csv_field(label)];
-            fields.extend(grid[r].iter().map(|s| s.map_or_else(String::new, |s| fixed(s.mean, DECIMALS))));
-            out.push_str(&fields.join(","));
-            out.push('\n');
-        }
-        Some(out)
+        Some(self.grid_csv(|r, c| grid[r][c]))
     }
 
     /// A group metric in Markdown: `mean ± std` per entry (`mean` for one seed), `—` for none.

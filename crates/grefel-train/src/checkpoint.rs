@@ -182,6 +182,20 @@ fn read_checked(path: PathBuf, sha256: &str) -> Result<Bytes, TrainError> {
     Ok(Bytes::from_bytes_vec(bytes))
 }
 
+/// The training state of `run_dir`'s checkpoints (`None` when the run has none).
+pub fn read_state(run_dir: &Path) -> Result<Option<TrainState>, TrainError> {
+    let path = run_dir.join(CHECKPOINT_DIR).join(STATE_FILE);
+    let text = match std::fs::read(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(TrainError::Io { op: "read", path, source: e }),
+    };
+    serde_json::from_slice::<Value>(&text)
+        .and_then(|v| serde_json::from_value(decode_floats(v)))
+        .map(Some)
+        .map_err(|source| TrainError::Json { path, source })
+}
+
 /// Loads the latest checkpoint of `run_dir` into `model` and `optim` (freshly built from the same
 /// configuration; the optimiser state goes onto `device`); returns them unchanged, with no state,
 /// when the run has no checkpoint.
@@ -192,17 +206,9 @@ pub fn load_latest(
     device: &Device,
 ) -> Result<Loaded, TrainError> {
     let dir = run_dir.join(CHECKPOINT_DIR);
-    let path = dir.join(STATE_FILE);
-    let text = match std::fs::read(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Loaded { state: None, model, optim });
-        }
-        Err(e) => return Err(TrainError::Io { op: "read", path, source: e }),
+    let Some(state) = read_state(run_dir)? else {
+        return Ok(Loaded { state: None, model, optim });
     };
-    let state: TrainState = serde_json::from_slice::<Value>(&text)
-        .and_then(|v| serde_json::from_value(decode_floats(v)))
-        .map_err(|source| TrainError::Json { path: path.clone(), source })?;
     let mpath = dir.join(&state.model_file);
     let record = ModuleRecord::from_bytes(read_checked(mpath.clone(), &state.model_sha256)?)
         .map_err(record_err(&mpath))?;

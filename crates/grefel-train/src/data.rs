@@ -25,6 +25,7 @@ use serde::Serialize;
 use crate::augment::RgbView;
 use crate::config::LandmarkQualityRule;
 use crate::protocol::{CarveUnit, Protocol, Role, SplitRule, assign_roles};
+use crate::sampler;
 use crate::{TrainConfig, TrainError};
 
 /// One usable sample (its image lives in the split's [`ImageStore`]).
@@ -570,38 +571,48 @@ fn gather(config: &TrainConfig, data_dir: &Path, draw_noise: bool) -> Result<Gat
 pub fn load(config: &TrainConfig, data_dir: &Path, cache_budget: u64) -> Result<Dataset, TrainError> {
     let start = Instant::now();
     let Gathered { manifest, train, val, test, mut report } = gather(config, data_dir, true)?;
-    report.decoded_bytes = [&train, &val, &test]
-        .iter()
-        .flat_map(|v| v.iter())
-        .map(|(_, r)| u64::from(r.width) * u64::from(r.height) * 3)
-        .sum();
+    report.decoded_bytes = [&train, &val, &test].iter().map(|rows| decoded_bytes(rows)).sum();
     report.cached = report.decoded_bytes <= cache_budget;
     let cached = report.cached;
-    let finish = |split: Vec<Row>| -> Result<SplitData, TrainError> {
-        let (samples, records): (Vec<Sample>, Vec<SampleRecord>) = split.into_iter().unzip();
-        let images = if cached {
-            ImageStore::Decoded(
-                records.par_iter().map(|r| decode(&r.sample_id, &r.image)).collect::<Result<_, _>>()?,
-            )
-        } else {
-            ImageStore::Encoded(records.into_iter().map(|r| r.image).collect())
-        };
-        Ok(SplitData { samples, images })
-    };
-    let (train, val, test) = (finish(train)?, finish(val)?, finish(test)?);
+    let (train, val, test) =
+        (into_split(train, cached)?, into_split(val, cached)?, into_split(test, cached)?);
     report.seconds = start.elapsed().as_secs_f64();
     Ok(Dataset { manifest, train, val, test, report })
 }
 
-/// Samples per class (by the dataset's own label) of `split`.
-pub fn class_counts(split: &SplitData, classes: usize) -> Vec<u64> {
-    let mut counts = vec![0u64; classes];
-    for s in &split.samples {
-        if let Some(c) = counts.get_mut(s.clean_label) {
-            *c += 1;
-        }
-    }
-    counts
+/// One split of a prepared dataset, loaded for evaluation.
+#[derive(Debug)]
+pub struct LoadedSplit {
+    /// The split's samples and images, with the dataset's own labels.
+    pub split: SplitData,
+    /// Training samples per class (the dataset's own labels) of `config`'s training split.
+    pub train_counts: Vec<u64>,
+    /// What loading did.
+    pub report: LoadReport,
+}
+
+/// Loads the one split of `config`'s dataset that plays `role`, decoding only its images; no
+/// noise is drawn, so every label is the dataset's own.
+pub fn load_split(
+    config: &TrainConfig,
+    data_dir: &Path,
+    cache_budget: u64,
+    role: Role,
+) -> Result<LoadedSplit, TrainError> {
+    let start = Instant::now();
+    let Gathered { train, val, test, mut report, .. } = gather(config, data_dir, false)?;
+    let train_counts = clean_counts(&train, config.model.num_classes);
+    let rows = match role {
+        Role::Train => train,
+        Role::Selection => val,
+        Role::Evaluation => test,
+        Role::Unused => return Err(TrainError::config("split", "the rows no split uses are not a split")),
+    };
+    report.decoded_bytes = decoded_bytes(&rows);
+    report.cached = report.decoded_bytes <= cache_budget;
+    let split = into_split(rows, report.cached)?;
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(LoadedSplit { split, train_counts, report })
 }
 
 /// Training samples per class (the dataset's own labels) that `config` trains on in `data_dir`,
@@ -610,14 +621,29 @@ pub fn train_class_counts(config: &TrainConfig, data_dir: &Path) -> Result<Vec<u
     let mut config = config.clone();
     config.noise = None;
     config.noise_file = None;
-    let gathered = gather(&config, data_dir, false)?;
-    let mut counts = vec![0u64; config.model.num_classes];
-    for (s, _) in &gathered.train {
-        if let Some(c) = counts.get_mut(s.clean_label) {
-            *c += 1;
-        }
-    }
-    Ok(counts)
+    Ok(clean_counts(&gather(&config, data_dir, false)?.train, config.model.num_classes))
+}
+
+fn clean_counts(rows: &[Row], classes: usize) -> Vec<u64> {
+    let labels: Vec<usize> = rows.iter().map(|(s, _)| s.clean_label).collect();
+    sampler::class_counts(&labels, classes).into_iter().map(|c| c as u64).collect()
+}
+
+fn decoded_bytes(rows: &[Row]) -> u64 {
+    rows.iter().map(|(_, r)| u64::from(r.width) * u64::from(r.height) * 3).sum()
+}
+
+/// The rows of one split with their images, decoded (in parallel) when `cached`.
+fn into_split(rows: Vec<Row>, cached: bool) -> Result<SplitData, TrainError> {
+    let (samples, records): (Vec<Sample>, Vec<SampleRecord>) = rows.into_iter().unzip();
+    let images = if cached {
+        ImageStore::Decoded(
+            records.par_iter().map(|r| decode(&r.sample_id, &r.image)).collect::<Result<_, _>>()?,
+        )
+    } else {
+        ImageStore::Encoded(records.into_iter().map(|r| r.image).collect())
+    };
+    Ok(SplitData { samples, images })
 }
 
 /// The class names of a view in output order (the checkpoint's and metrics' class order).

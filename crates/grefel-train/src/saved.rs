@@ -11,9 +11,10 @@ use grefel_model::burn::module::Module as _;
 use grefel_model::{Grefel, device_from_str};
 use grefel_schema::DatasetName;
 
-use crate::checkpoint::{self, CHECKPOINT_DIR, STATE_FILE, TrainState};
-use crate::data::{self, GROUP_COLUMNS, SplitData, class_names};
+use crate::checkpoint::{self, CHECKPOINT_DIR, TrainState};
+use crate::data::{self, GROUP_COLUMNS, class_names};
 use crate::eval::evaluate;
+use crate::protocol::Role;
 use crate::{RunOptions, TrainConfig, TrainError};
 
 /// A finished run.
@@ -98,11 +99,10 @@ impl SavedRun {
                     "the run is not finished (no {RUN_METRICS}): run `train` on it again to finish it"
                 ),
             })?;
-        let state_path = dir.join(CHECKPOINT_DIR).join(STATE_FILE);
-        let text = std::fs::read(&state_path).map_err(TrainError::io("read", &state_path))?;
-        let state: TrainState = serde_json::from_slice::<serde_json::Value>(&text)
-            .and_then(|v| serde_json::from_value(checkpoint::decode_floats(v)))
-            .map_err(|source| TrainError::Json { path: state_path.clone(), source })?;
+        let state = checkpoint::read_state(dir)?.ok_or_else(|| TrainError::Checkpoint {
+            path: dir.join(CHECKPOINT_DIR),
+            reason: "the run has no checkpoint".into(),
+        })?;
         let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         Ok(SavedRun { dir: dir.to_path_buf(), id, config, metrics, state })
     }
@@ -132,12 +132,13 @@ impl SavedRun {
         config.noise = None;
         config.noise_file = None;
         config.soft_labels = false;
-        let data = data::load(&config, data_dir, options.cache_budget_bytes)?;
-        let chosen: &SplitData = match split {
-            EvalSplit::Test => &data.test,
-            EvalSplit::Val => &data.val,
-            EvalSplit::Train => &data.train,
+        let role = match split {
+            EvalSplit::Test => Role::Evaluation,
+            EvalSplit::Val => Role::Selection,
+            EvalSplit::Train => Role::Train,
         };
+        let loaded = data::load_split(&config, data_dir, options.cache_budget_bytes, role)?;
+        let chosen = &loaded.split;
         let device = device_from_str(&options.device)?;
         let model = self.model(&device)?;
         let eval = evaluate(
@@ -158,9 +159,10 @@ impl SavedRun {
                 columns.insert(column.to_string(), values);
             }
         }
-        let classes = config.model.num_classes;
+        // Head and tail by the run's own training data: that of the evaluated dataset when it is
+        // the run's, else the run's dataset's, when that is in the data folder.
         let train_counts = if config.dataset == self.config.dataset {
-            Some(data::class_counts(&data.train, classes))
+            Some(loaded.train_counts)
         } else {
             match data::train_class_counts(&self.config, data_dir) {
                 Ok(counts) => Some(counts),
