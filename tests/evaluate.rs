@@ -5,11 +5,16 @@
 //!    group), as `cargo xtask run` runs it. The group sample counts must equal those of the tree
 //!    (read from the fixture's annotation table here), the sample-weighted mean of the group
 //!    accuracies must equal the overall accuracy, and a rerun must write the same bytes. Refused
-//!    requests (an unknown column, a column the dataset lacks, an unknown split) say why.
+//!    requests (an unknown column, a column the dataset lacks, an unknown split, a dataset that
+//!    cannot fill the run's class view) say why.
 //! 2. The overall, per-class and per-group metrics of `analyse` agree with scikit-learn's (and
 //!    numpy's NLL and ECE) on the same predictions to 1e-9, through `GREFEL_PYTHON`.
 //!
-//! Both need something installed (the landmark models; scikit-learn): without it they say they
+//! 3. `predict` on the three public-domain photos (faces found in each, the group photo's many),
+//!    bad files among them (an `error` record each), and on the tree's aligned crops, where it must
+//!    give what evaluation gives on the same samples.
+//!
+//! All need something installed (the landmark models; scikit-learn): without it they say they
 //! were skipped, and under `CI` they fail.
 
 use std::collections::BTreeMap;
@@ -19,6 +24,7 @@ use grefel_artifacts::files::{EVALUATION, RUN_METRICS};
 use grefel_artifacts::{Evaluation, read_json};
 use grefel_ingest::fixtures::{RAFDB_ATTRIBUTES, rafdb_attributed};
 use grefel_landmarks::models::{default_dlib68_path, default_rustface_path};
+use grefel_pipeline::predict::{PredictRequest, predict};
 use grefel_pipeline::stages::{RunRequest, run_pipeline};
 use grefel_pipeline::{EvaluateRequest, Pipeline, evaluate_run};
 use grefel_report::{AnalysisInput, BootstrapOptions, analyse};
@@ -87,24 +93,21 @@ fn find_run(runs: &Path) -> PathBuf {
     found.remove(0)
 }
 
-#[test]
-fn rafdb_groups_match_the_tree_and_rerun_identically() {
-    let test = "rafdb_groups_match_the_tree_and_rerun_identically";
-    if !(default_dlib68_path().is_file() && default_rustface_path().is_file()) {
-        return skip_or_fail(test, "the landmark models are absent (`cargo xtask setup-landmarks`)");
-    }
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let root = tmp.path().join("RAF-DB/basic");
+/// A RAF-DB fixture tree (manual attributes on every image) through `[prepare]`, `[landmarks]`,
+/// `[train]` (tiny, one epoch) and `[evaluate]` as `cargo xtask run` runs them; returns the
+/// pipeline's lines, the tree, the data folder and the run folder.
+fn rafdb_run(tmp: &Path) -> (Vec<String>, PathBuf, PathBuf, PathBuf) {
+    let root = tmp.join("RAF-DB/basic");
     rafdb_attributed(&root).expect("fixture");
-    let (data, runs) = (tmp.path().join("data"), tmp.path().join("runs"));
-    let path = tmp.path().join("rafdb.toml");
+    let (data, runs) = (tmp.join("data"), tmp.join("runs"));
+    let path = tmp.join("rafdb.toml");
     let text = format!(
         "[prepare]\nadapter = \"rafdb\"\nroot = {:?}\nout = {:?}\n\n[landmarks]\n\n[train]\ndataset = \"rafdb\"\npreset = \"tiny\"\nepochs = 1\nbatch_size = 2\n\n[evaluate]\nby = [\"gender\", \"race\", \"age_group\"]\nresamples = 200\n",
         root.display().to_string(),
         data.display().to_string()
     );
     std::fs::write(&path, text).expect("pipeline");
-    let pipeline = Pipeline::load(&path, tmp.path()).expect("pipeline file");
+    let pipeline = Pipeline::load(&path, tmp).expect("pipeline file");
     let request = RunRequest {
         path: path.clone(),
         runs: runs.clone(),
@@ -112,9 +115,20 @@ fn rafdb_groups_match_the_tree_and_rerun_identically() {
         device: "cpu".into(),
     };
     let lines = run_pipeline(&pipeline, &request, &grefel_shards::progress::NoProgress).expect("run");
+    let run = find_run(&runs);
+    (lines, root, data, run)
+}
+
+#[test]
+fn rafdb_groups_match_the_tree_and_rerun_identically() {
+    let test = "rafdb_groups_match_the_tree_and_rerun_identically";
+    if !(default_dlib68_path().is_file() && default_rustface_path().is_file()) {
+        return skip_or_fail(test, "the landmark models are absent (`cargo xtask setup-landmarks`)");
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (lines, _, data, run) = rafdb_run(tmp.path());
     assert!(lines.last().is_some_and(|l| l.contains(EVALUATION)), "{lines:?}");
 
-    let run = find_run(&runs);
     let json = run.join("evaluation/rafdb-test").join(EVALUATION);
     let first = std::fs::read(&json).expect("evaluation.json");
     let e: Evaluation = read_json(&json).expect("evaluation");
@@ -173,6 +187,190 @@ fn rafdb_groups_match_the_tree_and_rerun_identically() {
     assert!(lacking.contains("subject") && lacking.contains("gender, race"), "{lacking}");
     let split = err(request("holdout", &[]));
     assert!(split.contains("holdout") && split.contains("val"), "{split}");
+
+    // A run whose class view another dataset cannot fill: FER+ (eight classes, contempt among
+    // them) evaluated on RAF-DB (no contempt label) is refused, naming what is missing.
+    let ferplus = tmp.path().join("FERPlus");
+    grefel_ingest::fixtures::ferplus(&ferplus).expect("FER+ fixture");
+    let path = tmp.path().join("ferplus.toml");
+    let text = format!(
+        "[prepare]\nadapter = \"ferplus\"\nroot = {:?}\nout = {:?}\n\n[landmarks]\n\n[train]\ndataset = \"ferplus\"\npreset = \"tiny\"\nepochs = 1\nbatch_size = 2\n",
+        ferplus.display().to_string(),
+        data.display().to_string()
+    );
+    std::fs::write(&path, text).expect("pipeline");
+    let pipeline = Pipeline::load(&path, tmp.path()).expect("pipeline file");
+    let runs = tmp.path().join("runs-ferplus");
+    let request8 = RunRequest { path, runs: runs.clone(), default_data: data.clone(), device: "cpu".into() };
+    run_pipeline(&pipeline, &request8, &grefel_shards::progress::NoProgress).expect("FER+ run");
+    let on_rafdb =
+        EvaluateRequest { run: find_run(&runs), dataset: Some("rafdb".into()), ..request("test", &[]) };
+    let view = err(on_rafdb);
+    assert!(view.contains("contempt") && view.contains("rafdb"), "{view}");
+}
+
+/// The public-domain photos (`GREFEL_FACES`, else `../shared/fixtures/faces`).
+fn faces_dir() -> PathBuf {
+    match std::env::var_os("GREFEL_FACES") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/faces"),
+    }
+}
+
+fn records(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).expect("records");
+    text.lines().map(|l| serde_json::from_str(l).expect("one JSON object per line")).collect()
+}
+
+fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+}
+
+/// `predict` on the RAF-DB run: the three photos (one a group photo) and three bad files in a
+/// folder; then the fixture's aligned test crops with `--aligned`, which must give what
+/// evaluation gives on the same samples (the same path from the image on).
+#[test]
+fn predict_finds_faces_in_photos_and_matches_evaluation_on_crops() {
+    let test = "predict_finds_faces_in_photos_and_matches_evaluation_on_crops";
+    if !(default_dlib68_path().is_file() && default_rustface_path().is_file()) {
+        return skip_or_fail(test, "the landmark models are absent (`cargo xtask setup-landmarks`)");
+    }
+    let faces = faces_dir();
+    let photos =
+        ["facedetect_grace_hopper_512x512.jpg", "rustface_test_solvay1927.png", "skimage_astronaut.png"];
+    if !photos.iter().all(|p| faces.join(p).is_file()) {
+        return skip_or_fail(test, &format!("the face photos are not in {} (.ci/faces.sh)", faces.display()));
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (_, root, data, run) = rafdb_run(tmp.path());
+    let input = tmp.path().join("photos");
+    std::fs::create_dir_all(input.join("group")).expect("input");
+    for p in photos {
+        let to = if p.contains("solvay") { input.join("group").join(p) } else { input.join(p) };
+        std::fs::copy(faces.join(p), to).expect("copy");
+    }
+    std::fs::write(input.join("empty.jpg"), b"").expect("empty");
+    std::fs::write(input.join("notes.txt"), b"not an image").expect("text");
+    std::fs::write(input.join("clip.mp4"), b"\0\0\0\x18ftypmp42").expect("video");
+
+    let out = tmp.path().join("faces.jsonl");
+    let annotated = tmp.path().join("annotated");
+    let mut request = PredictRequest::new(run.clone(), vec![input.clone()]);
+    request.out = Some(out.clone());
+    request.annotate = Some(annotated.clone());
+    request.data = Some(data.clone());
+    let outcome = predict(&request, &grefel_shards::progress::NoProgress).expect("predict");
+    assert_eq!(
+        outcome.image_settings,
+        Some(data.join("rafdb/manifest.json")),
+        "crops stored as the dataset's images"
+    );
+    assert_eq!((outcome.files, outcome.errors, outcome.annotated), (6, 3, 3), "{}", outcome.summary());
+    let rows = records(&out);
+    assert_eq!(rows.len(), outcome.faces + outcome.errors + outcome.without_face);
+    let classes = outcome.classes.clone();
+    assert_eq!(classes.len(), 7);
+    let mut per_photo: BTreeMap<&str, usize> = BTreeMap::new();
+    for row in &rows {
+        let path = row["path"].as_str().expect("path");
+        if let Some(error) = row.get("error") {
+            let error = error.as_str().expect("error text");
+            assert!(
+                ["empty.jpg", "notes.txt", "clip.mp4"].iter().any(|b| path.ends_with(b)),
+                "{path}: {error}"
+            );
+            if path.ends_with("clip.mp4") {
+                assert!(error.contains("video"), "{error}");
+            }
+            continue;
+        }
+        let photo = photos.iter().find(|p| path.ends_with(*p)).expect("a photo");
+        *per_photo.entry(photo).or_default() += 1;
+        let probs = floats(&row["probs"]);
+        assert_eq!(probs.len(), 7);
+        assert!(
+            (probs.iter().sum::<f64>() - 1.0).abs() < 1e-5,
+            "{path}: probs sum {}",
+            probs.iter().sum::<f64>()
+        );
+        let best = (0..7).fold(0, |b, i| if probs[i] > probs[b] { i } else { b });
+        assert_eq!(row["label"].as_str(), Some(classes[best].as_str()));
+        assert_eq!(floats(&row["logits"]).len(), 7);
+        assert_eq!(floats(&row["box"]).len(), 4);
+        for k in ["kappa_p", "kappa_m", "kappa_alpha"] {
+            let v = row["reliability"][k].as_f64().expect("kappa");
+            assert!((0.0..=1.0).contains(&v), "{k} = {v}");
+        }
+    }
+    assert_eq!(per_photo.len(), 3, "faces in every photo: {per_photo:?}");
+    assert!(per_photo["rustface_test_solvay1927.png"] >= 10, "the group photo: {per_photo:?}");
+    eprintln!("{test}: faces per photo {per_photo:?}");
+    // The annotated photos: the same size as the photo, with boxes drawn, in the input's layout.
+    for p in photos {
+        let sub = if p.contains("solvay") { Path::new("group").join(p) } else { PathBuf::from(p) };
+        let drawn = image::open(annotated.join(&sub).with_extension("png")).expect("annotated").to_rgb8();
+        let photo = image::open(faces.join(p)).expect("photo").to_rgb8();
+        assert_eq!(drawn.dimensions(), photo.dimensions());
+        let changed = drawn.pixels().zip(photo.pixels()).filter(|(a, b)| a != b).count();
+        assert!(changed > 100, "{p}: {changed} pixels drawn");
+    }
+    // Again into CSV and Parquet: the same records; and the JSON lines are the same bytes.
+    let first = std::fs::read(&out).expect("jsonl");
+    predict(&PredictRequest { annotate: None, ..request.clone() }, &grefel_shards::progress::NoProgress)
+        .expect("again");
+    assert_eq!(std::fs::read(&out).expect("jsonl"), first, "a rerun writes the same bytes");
+    for ext in ["csv", "parquet"] {
+        let file = tmp.path().join(format!("faces.{ext}"));
+        predict(
+            &PredictRequest { out: Some(file.clone()), annotate: None, ..request.clone() },
+            &grefel_shards::progress::NoProgress,
+        )
+        .expect(ext);
+        let n = if ext == "csv" {
+            let text = std::fs::read_to_string(&file).expect("csv");
+            let header = text.lines().next().expect("header");
+            assert!(header.starts_with("path,face,left,top,right,bottom,faces,error,label"), "{header}");
+            assert!(header.contains("p_happy") && header.contains("kappa_alpha"), "{header}");
+            text.lines().count() - 1
+        } else {
+            grefel_shards::table_io::read_batches(&file).expect("parquet").iter().map(|b| b.num_rows()).sum()
+        };
+        assert_eq!(n, rows.len(), "{ext} rows");
+    }
+    // A path that does not exist is refused before anything runs.
+    let missing = PredictRequest::new(run.clone(), vec![tmp.path().join("nowhere")]);
+    let err = predict(&missing, &grefel_shards::progress::NoProgress).expect_err("missing input").to_string();
+    assert!(err.contains("nowhere"), "{err}");
+
+    // The fixture's aligned test crops: what evaluation computes on those samples.
+    let crops = tmp.path().join("crops");
+    std::fs::create_dir_all(&crops).expect("crops");
+    for entry in std::fs::read_dir(root.join("Image/aligned")).expect("aligned").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("test_") {
+            std::fs::copy(entry.path(), crops.join(&name)).expect("copy");
+        }
+    }
+    let crops_out = tmp.path().join("crops.jsonl");
+    let mut aligned = PredictRequest::new(run.clone(), vec![crops]);
+    aligned.aligned = true;
+    aligned.out = Some(crops_out.clone());
+    let outcome = predict(&aligned, &grefel_shards::progress::NoProgress).expect("aligned");
+    assert_eq!((outcome.files, outcome.faces, outcome.errors), (2, 2, 0));
+    let saved = SavedRun::open(&run).expect("saved run");
+    let expected =
+        saved.predict_split(&data, None, EvalSplit::Test, &RunOptions::default()).expect("evaluation");
+    for (i, row) in records(&crops_out).iter().enumerate() {
+        assert!(row.get("face").is_none() && row.get("box").is_none(), "{row}");
+        for (key, want) in
+            [("primary", &expected.predictions.primary[i]), ("corrected", &expected.predictions.corrected[i])]
+        {
+            let got = floats(&row[key]);
+            for (g, w) in got.iter().zip(want) {
+                assert!((g - f64::from(*w)).abs() < 1e-6, "{key} of crop {i}: {got:?} vs {want:?}");
+            }
+        }
+    }
 }
 
 const SKLEARN: &str = r#"

@@ -9,6 +9,7 @@ mod fixtures;
 mod landmarks;
 mod libtorch;
 mod model;
+mod predict;
 mod prepare;
 mod progress;
 mod run;
@@ -50,6 +51,9 @@ enum Command {
     /// Evaluate a finished run on a prepared split: overall, per class (head/tail), per group
     /// (--by gender,race,age_group) with gaps and bootstrap intervals; tables and figures.
     Evaluate(evaluate::EvaluateArgs),
+    /// Run a finished run on photos (faces found, framed as its dataset's) or aligned crops
+    /// (--aligned); one JSON line per face. Video files are out of scope.
+    Predict(predict::PredictArgs),
     /// Parameter counts of a model preset (total, trainable, per block); --json for one line.
     ModelSummary(model::ModelSummaryArgs),
     /// Install PyTorch 2.11.0 from PyPI into a venv and write the libtorch build/run environment.
@@ -65,8 +69,8 @@ enum Command {
     /// The whole pipeline on the embedded synthetic dataset: prepare, landmarks, the anchors ×
     /// noise sweep and its report.
     Demo(demo::DemoArgs),
-    /// Run every stage of a pipeline file in order ([synth], [prepare], [landmarks], [train]),
-    /// each a no-op when its output is current.
+    /// Run every stage of a pipeline file in order ([synth], [prepare], [landmarks], [noise], then
+    /// [train] and [evaluate], or [sweep]), each a no-op when its output is current.
     Run(run::RunArgs),
     /// Write the ingest fixture trees (tiny datasets in each official layout, with traps) and print
     /// the `prepare` command for each.
@@ -141,6 +145,7 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Bench { command } => bench::run(command),
         Command::Train(args) => train::run(args),
         Command::Evaluate(args) => evaluate::run(args),
+        Command::Predict(args) => predict::run(args),
         Command::ModelSummary(args) => model::run(args),
         Command::SetupLibtorch(args) => libtorch::run(args),
         Command::SweepAnchors(args) => sweep::anchors(args),

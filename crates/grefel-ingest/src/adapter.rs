@@ -121,6 +121,20 @@ pub fn adapter_by_name(name: &str, variant: Option<&str>) -> Result<Box<dyn Adap
     }
 }
 
+/// How the dataset read by adapter `name` frames its faces (each adapter's `FRAMING`).
+pub fn face_framing(name: &str) -> Result<grefel_schema::FaceFraming, IngestError> {
+    Ok(match name {
+        "fergdb" => crate::fergdb::FRAMING,
+        "rafdb" => crate::rafdb::FRAMING,
+        "jaffe" => crate::jaffe::FRAMING,
+        "fer2013" => crate::fer2013::FRAMING,
+        "ferplus" => crate::ferplus::FRAMING,
+        "affectnet" => crate::affectnet::FRAMING,
+        "affwild2" => crate::affwild2::FRAMING,
+        _ => return Err(IngestError::UnknownDataset { name: name.into(), known: ADAPTERS.join(", ") }),
+    })
+}
+
 /// Whether a file name has an image extension the adapters read (case-insensitive).
 pub fn is_image_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();

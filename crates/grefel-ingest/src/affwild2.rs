@@ -26,6 +26,10 @@ use crate::adapter::{Adapter, Candidate, ImageSource, Scan, ScanContext, is_imag
 use crate::source::{DatasetRoot, SourceFile};
 use crate::{IngestError, SkipReason};
 
+/// How the dataset frames its faces (what `predict` cuts from a photo): Aff-Wild2's
+/// `cropped_aligned` frames are eye-aligned face crops.
+pub const FRAMING: grefel_schema::FaceFraming = grefel_schema::FaceFraming::ALIGNED;
+
 /// Prefix of the frame folders (`cropped_aligned`, `cropped_aligned_new_50_vids`, …).
 pub const CROP_PREFIX: &str = "cropped_aligned";
 /// The frame folders of the release: the main one, then the one with the 50 videos added later.

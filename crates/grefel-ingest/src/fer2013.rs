@@ -23,6 +23,10 @@ use crate::source::DatasetRoot;
 use crate::text::{Lines, file_name, find_file, header_positions, missing_file, split_csv};
 use crate::{IngestError, SkipReason};
 
+/// How the dataset frames its faces (what `predict` cuts from a photo): FER2013's 48×48 faces are
+/// registered crops, not rotated.
+pub const FRAMING: grefel_schema::FaceFraming = grefel_schema::FaceFraming::PRECROPPED;
+
 /// The Kaggle table's file name, `fer2013.csv` (at the root, as a FERPlus checkout holds it).
 pub const FER2013_CSV: &str = "fer2013.csv";
 /// The table where the Kaggle tarball puts it, `fer2013/fer2013.csv`.

@@ -13,6 +13,10 @@ use crate::adapter::{Adapter, Candidate, ImageSource, Scan, ScanContext, is_imag
 use crate::source::DatasetRoot;
 use crate::{IngestError, SkipReason};
 
+/// How the dataset frames its faces (what `predict` cuts from a photo): FERG-DB's renders are
+/// character faces filling the frame.
+pub const FRAMING: grefel_schema::FaceFraming = grefel_schema::FaceFraming::PRECROPPED;
+
 /// Name of the optional landmark sidecar at the root.
 pub const LANDMARK_SIDECAR: &str = "landmarks_68.csv";
 

@@ -45,6 +45,10 @@ use crate::source::DatasetRoot;
 use crate::text::{Lines, file_name, find_file, header_positions, missing_file, split_csv};
 use crate::{IngestError, SkipReason};
 
+/// How the dataset frames its faces (what `predict` cuts from a photo): FER+ relabels FER2013's
+/// 48×48 crops.
+pub const FRAMING: grefel_schema::FaceFraming = grefel_schema::FaceFraming::PRECROPPED;
+
 /// The FERPlus vote table, `fer2013new.csv`, at the root of a FERPlus checkout.
 pub const FER2013NEW_CSV: &str = "fer2013new.csv";
 /// Where `fer2013new.csv` is, relative to the root.

@@ -31,6 +31,10 @@ use crate::source::DatasetRoot;
 use crate::text::{Lines, file_name, split_fields};
 use crate::{IngestError, SkipReason};
 
+/// How the dataset frames its faces (what `predict` cuts from a photo): JAFFE's 256×256 images are
+/// frontal faces filling most of the frame.
+pub const FRAMING: grefel_schema::FaceFraming = grefel_schema::FaceFraming::PRECROPPED;
+
 /// Known typos in the ratings table's `PIC` column: (as printed, meant).
 pub const PIC_TYPOS: &[(&str, &str)] = &[("YN-HA2", "YM-HA2")];
 

@@ -32,6 +32,11 @@ use crate::source::DatasetRoot;
 use crate::text::{Lines, file_name, find_file, missing_file, split_fields};
 use crate::{IngestError, SkipReason};
 
+/// How the dataset frames its faces (what `predict` cuts from a photo): RAF-DB's `aligned` images
+/// are eye-aligned face crops (the `original` photographs are not cropped at all: a run trained on
+/// them is framed as the aligned ones).
+pub const FRAMING: grefel_schema::FaceFraming = grefel_schema::FaceFraming::ALIGNED;
+
 /// The label file, relative to the root, as the release spells it (`patition`, sic).
 pub const LABEL_FILE: &str = "EmoLabel/list_patition_label.txt";
 

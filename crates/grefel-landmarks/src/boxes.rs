@@ -136,6 +136,15 @@ impl FaceModel {
     }
 }
 
+/// One face found by [`Detector::detect_all`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Detection {
+    /// The HOG-like face rectangle in the searched image's pixels.
+    pub rect: Rect,
+    /// rustface's score.
+    pub score: f64,
+}
+
 /// One thread's rustface detector with the box settings.
 pub struct Detector {
     inner: Box<dyn rustface::Detector>,
@@ -146,9 +155,15 @@ impl Detector {
     /// The best-scoring face on `img` (upscaled first, see the module docs), mapped to a
     /// HOG-like rectangle in `img`'s coordinates; `None` when nothing is found.
     pub fn detect(&mut self, img: &GrayImage) -> Option<Rect> {
+        self.detect_all(img).into_iter().next().map(|d| d.rect)
+    }
+
+    /// Every face rustface finds on `img`, mapped like [`Detector::detect`], best score first
+    /// (ties in rustface's order).
+    pub fn detect_all(&mut self, img: &GrayImage) -> Vec<Detection> {
         let (w, h) = img.dimensions();
         if w == 0 || h == 0 {
-            return None;
+            return Vec::new();
         }
         let k = upscale_factor(w, h, self.cfg.detect_min_side);
         let scaled;
@@ -159,18 +174,27 @@ impl Detector {
             img
         };
         if input.width() < 20 || input.height() < 20 {
-            return None;
+            return Vec::new();
         }
         let data = rustface::ImageData::new(input.as_raw(), input.width(), input.height());
         // rustface asserts on inputs it does not expect; a panic there means "no face".
         let inner = &mut self.inner;
-        let faces = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.detect(&data))).ok()?;
-        let best = faces.iter().fold(None::<&rustface::FaceInfo>, |best, f| match best {
-            Some(b) if b.score() >= f.score() => Some(b),
-            _ => Some(f),
-        })?;
-        let b = best.bbox();
-        Some(map_rustface_box(b.x(), b.y(), b.width(), b.height(), k, &self.cfg))
+        let Ok(faces) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.detect(&data))) else {
+            return Vec::new();
+        };
+        let mut found: Vec<Detection> = faces
+            .iter()
+            .map(|f| {
+                let b = f.bbox();
+                Detection {
+                    rect: map_rustface_box(b.x(), b.y(), b.width(), b.height(), k, &self.cfg),
+                    score: f.score(),
+                }
+            })
+            .collect();
+        // Stable: equal scores keep rustface's order (the first of them is the best, as before).
+        found.sort_by(|a, b| b.score.total_cmp(&a.score));
+        found
     }
 
     /// The box for a sample: the dataset's box where given, else rustface, else the inset box.

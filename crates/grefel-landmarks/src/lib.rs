@@ -6,6 +6,7 @@
 //! - [`predict`]: inference exactly as dlib computes it (integer and float output);
 //! - [`intensity`]: the 8-bit image the predictor reads (dlib's colour → grey rule);
 //! - [`boxes`]: face boxes for pre-cropped datasets (dataset box, rustface, inset box);
+//! - [`face`]: one face's points by the stage's rule, and the crop a dataset's framing cuts;
 //! - [`models`]: where the model files live (installed by `cargo xtask setup-landmarks`);
 //! - [`stage`]: the resumable landmark stage, `samples` shards → `landmarks` shards.
 //!
@@ -15,6 +16,7 @@
 pub mod boxes;
 pub mod dat;
 pub mod error;
+pub mod face;
 pub mod intensity;
 pub mod model;
 pub mod models;

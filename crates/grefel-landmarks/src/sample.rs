@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 
 use grefel_schema::landmarks_table::{BoxSource, LandmarkRecord, LandmarkSource, Quality};
-use grefel_schema::table::{NUM_LANDMARKS, SampleRecord};
+use grefel_schema::table::SampleRecord;
 use rayon::prelude::*;
 
-use crate::boxes::{Detector, FaceModel, inset_box};
-use crate::intensity::{Intensity, decode, to_intensity};
-use crate::predict::{Predictor, Rect};
+use crate::boxes::{Detector, FaceModel};
+use crate::face::locate;
+use crate::intensity::{decode, to_intensity};
+use crate::predict::Predictor;
 use crate::stage::LandmarkSettings;
 
 /// Why an input row produced no landmark row.
@@ -92,21 +93,16 @@ fn one(job: &Job<'_>, det: Option<&mut Detector>, r: &SampleRecord) -> Result<La
     let Some(predictor) = job.predictor else { return Err(SkipReason::NoModel) };
     let img = decode(&r.image, &r.sample_id).map_err(|_| SkipReason::Undecodable)?;
     let gray = to_intensity(&img);
-    let (rect, box_source) = match (given_box, det) {
-        (Some(b), _) => (Rect::from_pixel_box(b), BoxSource::Dataset),
-        (None, Some(d)) => d.face_box(&gray, None),
-        (None, None) => {
-            (inset_box(gray.width(), gray.height(), job.settings.boxes.inset_ratio), BoxSource::Inset)
-        }
-    };
-    let shape = predictor.predict(Intensity::of(&gray), rect);
-    let mut points = Box::new([[0f32; 2]; NUM_LANDMARKS]);
-    for (p, q) in points.iter_mut().zip(shape.pixel_points()) {
-        *p = q;
-    }
+    let found = locate(predictor, det, &gray, given_box, job.settings.boxes.inset_ratio);
     let size = gray.dimensions();
-    let quality = quality(&points[..], size, box_source);
-    Ok(row(points, rect.to_pixel_box(), LandmarkSource::Dlib68, box_source, quality, size))
+    Ok(row(
+        found.points,
+        found.rect.to_pixel_box(),
+        LandmarkSource::Dlib68,
+        found.box_source,
+        found.quality,
+        size,
+    ))
 }
 
 /// The quality flag of predicted points.

@@ -5,6 +5,7 @@
 //! - [`overrides`]: command-line overrides of a pipeline's `[train]` table;
 //! - [`grid`]: sweep grids from text (`4..12`, `0.1,0.2,0.3`);
 //! - [`sweep`]: a sweep request validated into a plan ([`plan_sweep`]) and run ([`run_sweep`]);
+//! - [`predict`]: a finished run on photos (faces found, framed as its dataset's) or aligned crops;
 //! - [`evaluate`]: a finished run analysed on a split (per class, per group, intervals);
 //! - [`execute`]: running a frozen plan's unfinished cells over workers;
 //! - [`cell`]: the training runner of a cell and its record;
@@ -19,6 +20,7 @@ pub mod execute;
 pub mod grid;
 pub mod overrides;
 pub mod pipeline_file;
+pub mod predict;
 pub mod stages;
 pub mod sweep;
 

@@ -23,6 +23,7 @@
 
 mod aggregate;
 mod analysis;
+mod annotate;
 mod config;
 mod error;
 mod evaluation_report;
@@ -37,6 +38,7 @@ use std::path::{Path, PathBuf};
 
 pub use aggregate::{GridEntry, Metric, ResultTable, Stat};
 pub use analysis::{AnalysisInput, BootstrapOptions, analyse};
+pub use annotate::{FaceMark, annotate};
 pub use config::{Head, ReportConfig, Split};
 pub use error::ReportError;
 pub use evaluation_report::{evaluation_summary, render_evaluation};

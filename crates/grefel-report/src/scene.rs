@@ -192,7 +192,15 @@ impl Scene {
 
     /// The drawing as packed 8-bit RGB rows, top to bottom.
     pub fn to_rgb(&self) -> Vec<u8> {
+        self.draw_over(Canvas::new(self.width, self.height).pixels)
+    }
+
+    /// The drawing over `pixels` (packed RGB rows of `width` x `height`) instead of white.
+    pub fn draw_over(&self, pixels: Vec<u8>) -> Vec<u8> {
         let mut canvas = Canvas::new(self.width, self.height);
+        if pixels.len() == canvas.pixels.len() {
+            canvas.pixels = pixels;
+        }
         for prim in &self.prims {
             match prim {
                 Prim::Rect { x, y, w, h, fill, stroke } => {

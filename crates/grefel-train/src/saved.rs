@@ -6,14 +6,15 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use grefel_artifacts::files::{RUN_CONFIG, RUN_METRICS};
-use grefel_artifacts::{Predictions, RunDocument, RunMetrics, read_json, read_json_if_exists};
+use grefel_artifacts::{Predictions, RunDocument, RunMetrics, Selection, read_json, read_json_if_exists};
 use grefel_model::burn::module::Module as _;
 use grefel_model::{Grefel, device_from_str};
 use grefel_schema::DatasetName;
+use grefel_schema::table::NUM_LANDMARKS;
 
 use crate::checkpoint::{self, CHECKPOINT_DIR, TrainState};
-use crate::data::{self, GROUP_COLUMNS, class_names};
-use crate::eval::evaluate;
+use crate::data::{self, GROUP_COLUMNS, ImageStore, Sample, SplitData, class_names};
+use crate::eval::{evaluate, forward_split};
 use crate::protocol::Role;
 use crate::{RunOptions, TrainConfig, TrainError};
 
@@ -69,6 +70,33 @@ impl std::str::FromStr for EvalSplit {
     }
 }
 
+/// One image for [`SavedRun::predict_images`]: an RGB face crop framed as the run's training
+/// images, with its 68 points where the model needs them.
+#[derive(Clone, Debug)]
+pub struct FaceImage {
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// `width·height·3` bytes, row-major RGB.
+    pub rgb: Vec<u8>,
+    /// 68 points in pixels of the image.
+    pub landmarks: Option<Box<[[f32; 2]; NUM_LANDMARKS]>>,
+}
+
+/// The model's outputs for one image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImagePrediction {
+    /// The classifier's raw output.
+    pub logits: Vec<f32>,
+    /// Primary distribution p.
+    pub primary: Vec<f32>,
+    /// Corrected distribution ŷ.
+    pub corrected: Vec<f32>,
+    /// κ(p), κ(m), κ(α): the reliability terms of the correction.
+    pub kappa: [f32; 3],
+}
+
 /// A run's predictions on one split, with what evaluation groups and weighs them by.
 #[derive(Clone, Debug)]
 pub struct SplitPredictions {
@@ -111,6 +139,65 @@ impl SavedRun {
     pub fn model(&self, device: &grefel_model::burn::tensor::Device) -> Result<Grefel, TrainError> {
         let model = Grefel::new(self.config.model.clone(), device)?;
         Ok(checkpoint::load_best(&self.dir, &self.state, model)?.valid())
+    }
+
+    /// The class names of the run's view, in output order.
+    pub fn classes(&self) -> Vec<String> {
+        class_names(self.config.class_view)
+    }
+
+    /// The output the run selected its epoch by (`primary` or `corrected`): what a prediction
+    /// reports as its label.
+    pub fn selected_output(&self) -> &'static str {
+        match self.metrics.selection {
+            Selection::Primary => "primary",
+            Selection::Corrected => "corrected",
+        }
+    }
+
+    /// Runs the selected epoch on `images` (evaluation rendering: the full image resized to the
+    /// model's side, ImageNet normalisation) in batches of `batch_size`, at the trust the run was
+    /// evaluated with. Images without points are refused when the model needs them.
+    pub fn predict_images(
+        &self,
+        model: &Grefel,
+        device: &grefel_model::burn::tensor::Device,
+        images: Vec<FaceImage>,
+        batch_size: usize,
+    ) -> Result<Vec<ImagePrediction>, TrainError> {
+        let landmarks = self.config.needs_landmarks();
+        let mut samples = Vec::with_capacity(images.len());
+        let mut decoded = Vec::with_capacity(images.len());
+        for (i, img) in images.into_iter().enumerate() {
+            if landmarks && img.landmarks.is_none() {
+                return Err(TrainError::config("landmarks", format!("image {i} has no 68 points")));
+            }
+            samples.push(Sample {
+                id: i.to_string(),
+                label: 0,
+                clean_label: 0,
+                landmarks: img.landmarks,
+                landmark_quality: None,
+                soft: None,
+                groups: Default::default(),
+            });
+            decoded.push((img.width, img.height, img.rgb));
+        }
+        let split = SplitData { samples, images: ImageStore::Decoded(decoded) };
+        let classes = model.config.num_classes;
+        let mut out = Vec::with_capacity(split.len());
+        forward_split(model, &split, device, self.metrics.eval_trust, batch_size, landmarks, 1, |o| {
+            for k in 0..o.indices.len() {
+                let row = |v: &[f32]| v[k * classes..(k + 1) * classes].to_vec();
+                out.push(ImagePrediction {
+                    logits: row(&o.logits),
+                    primary: row(&o.p),
+                    corrected: row(&o.y_hat),
+                    kappa: [o.kappa[0][k], o.kappa[1][k], o.kappa[2][k]],
+                });
+            }
+        })?;
+        Ok(out)
     }
 
     /// Predicts `split` of `dataset` (default: the run's) in `data_dir` with the selected epoch

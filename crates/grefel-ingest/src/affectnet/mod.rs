@@ -23,6 +23,10 @@ use crate::adapter::{Adapter, Scan, ScanContext, is_image_name};
 use crate::source::DatasetRoot;
 use crate::{IngestError, SkipReason};
 
+/// How the dataset frames its faces (what `predict` cuts from a photo): AffectNet's images are cut
+/// to the face box (the CSV layout's `face_*` columns; the other layouts ship those crops).
+pub const FRAMING: grefel_schema::FaceFraming = grefel_schema::FaceFraming::FACE_BOX;
+
 /// What an AffectNet root should contain (for the missing-root and detection errors).
 const EXPECTED: &str = "an AffectNet release: Manually_Annotated_file_lists/{training,validation}.csv with \
      Manually_Annotated_Images/ (csv), train_set/ and val_set/ with images/ and annotations/<id>_exp.npy \
