@@ -414,20 +414,20 @@ pub fn predict(request: &PredictRequest, progress: &dyn Progress) -> Result<Pred
     };
     progress.begin("predict", inputs.len() as u64);
     for chunk in inputs.chunks(request.images_per_chunk.max(1)) {
-        let found: Vec<Found> = chunk
+        let mut found: Vec<Found> = chunk
             .par_iter()
             .map_init(
                 || finders.faces.map(|f| f.detector(&finders.boxes)),
                 |det, input| find(input, &finders, det.as_mut()),
             )
             .collect();
-        let images: Vec<FaceImage> = found
-            .iter()
-            .flat_map(|f| match f {
-                Found::Faces { faces, .. } => faces.iter().map(|p| p.image.clone()).collect(),
-                Found::Error(_) => Vec::new(),
-            })
-            .collect();
+        // The crops move to the model; what the records need (box, flag) stays.
+        let mut images: Vec<FaceImage> = Vec::new();
+        for f in &mut found {
+            if let Found::Faces { faces, .. } = f {
+                images.extend(faces.iter_mut().map(|p| std::mem::replace(&mut p.image, FaceImage::EMPTY)));
+            }
+        }
         let mut predictions = if images.is_empty() {
             Vec::new().into_iter()
         } else {

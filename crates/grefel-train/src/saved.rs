@@ -84,6 +84,11 @@ pub struct FaceImage {
     pub landmarks: Option<Box<[[f32; 2]; NUM_LANDMARKS]>>,
 }
 
+impl FaceImage {
+    /// An image of no pixels (what a moved-out image leaves behind).
+    pub const EMPTY: FaceImage = FaceImage { width: 0, height: 0, rgb: Vec::new(), landmarks: None };
+}
+
 /// The model's outputs for one image.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ImagePrediction {
