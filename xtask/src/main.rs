@@ -66,6 +66,12 @@ enum Command {
     Sweep(sweep::GeneralArgs),
     /// Regenerate a sweep's tables and plots from its stored results (byte-identical on rerun).
     Report(sweep::ReportArgs),
+    /// Every cell of a sweep with its state: done, pending or running under a Slurm job, failed
+    /// (its error and the end of its log), interrupted or not started.
+    SweepStatus(sweep::StatusArgs),
+    /// Run one cell of a frozen sweep plan (what each `--executor slurm` array task runs).
+    #[command(hide = true)]
+    SweepCell(sweep::CellArgs),
     /// The whole pipeline on the embedded synthetic dataset: prepare, landmarks, the anchors ×
     /// noise sweep and its report.
     Demo(demo::DemoArgs),
@@ -152,6 +158,8 @@ fn dispatch(command: Command) -> Result<()> {
         Command::SweepSmoothing(args) => sweep::smoothing(args),
         Command::Sweep(args) => sweep::general(args),
         Command::Report(args) => sweep::report(args),
+        Command::SweepStatus(args) => sweep::status(args),
+        Command::SweepCell(args) => sweep::cell(args),
         Command::Demo(args) => demo::run(args),
         Command::Fixtures(args) => fixtures::run(args),
         Command::Run(args) => run::run(args),

@@ -20,6 +20,9 @@ pub const PLAN: &str = "plan.json";
 pub const CELLS_DIR: &str = "cells";
 /// A finished cell's record ([`crate::CellMetrics`]).
 pub const CELL_METRICS: &str = "cell.json";
+/// A failed cell's error message, written where the cell failed (removed once it finishes);
+/// `sweep-status` shows it.
+pub const CELL_ERROR: &str = "error.txt";
 /// The name cells' records had before they were renamed to [`CELL_METRICS`]; still read.
 pub const LEGACY_CELL_METRICS: &str = "metrics.json";
 /// A run's evaluation on one split ([`crate::Evaluation`]), in

@@ -69,6 +69,9 @@ pub enum PipelineError {
     /// Training failed.
     #[error(transparent)]
     Train(#[from] grefel_train::TrainError),
+    /// The Slurm executor failed (submission refused, scheduler unreachable, bad options).
+    #[error(transparent)]
+    Slurm(#[from] grefel_slurm::SlurmError),
     /// A plan or cell record could not be read or written.
     #[error(transparent)]
     Artifact(#[from] grefel_artifacts::ArtifactError),

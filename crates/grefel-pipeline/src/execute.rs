@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use grefel_artifacts::files::CELL_ERROR;
 use grefel_artifacts::{Cell, CellMetrics, SweepPlan};
 
 use crate::PipelineError;
@@ -87,11 +88,7 @@ pub fn run_plan(
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
                     let Some(cell) = todo.get(i) else { break };
-                    let dir = SweepPlan::cell_dir(out, cell);
-                    let outcome = std::fs::create_dir_all(&dir)
-                        .map_err(|e| format!("creating {}: {e}", dir.display()))
-                        .and_then(|()| runner.run(cell, &dir, device).map_err(|e| e.to_string()))
-                        .and_then(|record| record.write(&dir).map_err(|e| e.to_string()));
+                    let outcome = run_cell(out, cell, device, runner);
                     let mut s = summary.lock().unwrap_or_else(|p| p.into_inner());
                     match outcome {
                         Ok(()) => s.ran += 1,
@@ -102,6 +99,34 @@ pub fn run_plan(
         }
     });
     Ok(summary.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// Runs one cell in its folder and records the outcome there: its record (`cell.json`) when it
+/// finishes, removing an earlier failure's `error.txt`; `error.txt` with the message when it fails
+/// (what `sweep-status` shows). Returns the error message of a failure.
+pub fn run_cell(out: &Path, cell: &Cell, device: &str, runner: &dyn CellRunner) -> Result<(), String> {
+    let dir = SweepPlan::cell_dir(out, cell);
+    let outcome = std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("creating {}: {e}", dir.display()))
+        .and_then(|()| runner.run(cell, &dir, device).map_err(|e| e.to_string()))
+        .and_then(|record| record.write(&dir).map_err(|e| e.to_string()));
+    let error_file = dir.join(CELL_ERROR);
+    match &outcome {
+        Ok(()) => {
+            if let Err(e) = std::fs::remove_file(&error_file)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!("removing {}: {e}", error_file.display());
+            }
+        }
+        Err(message) => {
+            if let Err(e) = grefel_shards::atomic::write_bytes(&error_file, format!("{message}\n").as_bytes())
+            {
+                tracing::warn!("recording the failure in {}: {e}", error_file.display());
+            }
+        }
+    }
+    outcome
 }
 
 #[cfg(test)]
@@ -206,10 +231,13 @@ mod tests {
         let failing = Fake { calls: Mutex::new(vec![]), fail_on: Some(5) };
         let s = run_plan(&p, dir.path(), &["cpu".into()], &failing).expect("run");
         assert_eq!((s.cells, s.already_done, s.ran, s.failed.len()), (6, 0, 3, 3));
+        let error_file = SweepPlan::cell_dir(dir.path(), &p.cells[3]).join(CELL_ERROR);
+        assert_eq!(std::fs::read_to_string(&error_file).expect("failure recorded"), "boom\n");
         let fixed = Fake { calls: Mutex::new(vec![]), fail_on: None };
         let devices = vec!["cpu".to_string(), "cuda:0".to_string()];
         let s = run_plan(&p, dir.path(), &devices, &fixed).expect("resume");
         assert_eq!((s.already_done, s.ran), (3, 3));
+        assert!(!error_file.exists(), "a finished cell keeps no failure");
         let calls = fixed.calls.lock().expect("lock");
         assert_eq!(calls.len(), 3, "finished cells are never rerun");
         assert!(calls.iter().all(|(id, _)| p.cells[3..].iter().any(|c| &c.id == id)));

@@ -9,10 +9,13 @@
 //! - [`evaluate`]: a finished run analysed on a split (per class, per group, intervals);
 //! - [`execute`]: running a frozen plan's unfinished cells over workers;
 //! - [`cell`]: the training runner of a cell and its record;
+//! - [`cluster`]: a sweep's cells as a Slurm job array, one cell per task (`--executor slurm`);
+//! - [`status`]: every cell's state, local or on Slurm (`sweep-status`);
 //! - [`stages`]: a pipeline file's stages run in order (`cargo xtask run`);
 //! - [`demo`]: the demo on the embedded synthetic dataset.
 
 pub mod cell;
+pub mod cluster;
 pub mod demo;
 pub mod error;
 pub mod evaluate;
@@ -22,6 +25,7 @@ pub mod overrides;
 pub mod pipeline_file;
 pub mod predict;
 pub mod stages;
+pub mod status;
 pub mod sweep;
 
 pub use error::PipelineError;

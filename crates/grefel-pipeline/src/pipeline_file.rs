@@ -38,6 +38,10 @@ pub struct Pipeline {
     /// Evaluate the trained run by class and group.
     #[serde(default)]
     pub evaluate: Option<EvaluateStage>,
+    /// The cluster a sweep's cells go to with `--executor slurm` (partition, time, GPUs per cell,
+    /// …); the `--slurm-*` options override it field by field.
+    #[serde(default)]
+    pub slurm: Option<grefel_slurm::SlurmSettings>,
 }
 
 /// The `[sweep]` stage: a grid over `[train]`. Grids are text as on the command line (`k =

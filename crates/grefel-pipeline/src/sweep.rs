@@ -87,19 +87,39 @@ pub struct PlannedSweep {
 impl PlannedSweep {
     /// The one-line description printed before a sweep runs.
     pub fn describe(&self, command: &str) -> String {
+        let on = format!(
+            "{} {} [{}]",
+            self.workers.len(),
+            if self.workers.len() == 1 { "worker" } else { "workers" },
+            self.workers.join(", ")
+        );
+        self.describe_on(command, &on)
+    }
+
+    /// [`PlannedSweep::describe`] with `on` saying where the cells run.
+    pub fn describe_on(&self, command: &str, on: &str) -> String {
         let grid: Vec<String> =
             self.plan.axes.iter().map(|a| format!("{} {}", a.name, values(&a.values))).collect();
         format!(
-            "{command}: {} cells = {} on {} [{}], dataset {}, preset {}, {} epochs -> {}",
+            "{command}: {} cells = {} on {on}, dataset {}, preset {}, {} epochs -> {}",
             self.plan.cells.len(),
             grid.join(" × "),
-            if self.workers.len() == 1 { "worker" } else { "workers" },
-            self.workers.join(", "),
             self.settings.dataset,
             self.settings.preset,
             self.settings.epochs,
             self.out.display()
         )
+    }
+
+    /// The devices the sweep was given, each once, in order.
+    pub fn devices(&self) -> Vec<String> {
+        let mut devices: Vec<String> = Vec::new();
+        for w in &self.workers {
+            if !devices.contains(w) {
+                devices.push(w.clone());
+            }
+        }
+        devices
     }
 }
 
@@ -170,6 +190,8 @@ pub struct FromPipeline {
     pub planned: PlannedSweep,
     /// The prepare summary, when the pipeline's data were prepared first.
     pub prepared: Option<String>,
+    /// The pipeline's `[slurm]` table.
+    pub slurm: Option<grefel_slurm::SlurmSettings>,
 }
 
 /// Loads the pipeline, applies the overrides, prepares the pipeline's dataset when the sweep
@@ -215,7 +237,7 @@ pub fn sweep_from_pipeline(
     } else {
         None
     };
-    Ok(FromPipeline { planned: plan_sweep(&request)?, prepared })
+    Ok(FromPipeline { planned: plan_sweep(&request)?, prepared, slurm: pipeline.slurm.clone() })
 }
 
 /// The `k` axis (`4..12`, `4,8,10`) of the anchors per class.
@@ -359,36 +381,47 @@ pub fn run_sweep(planned: &PlannedSweep) -> Result<SweepOutcome, PipelineError> 
 /// Evaluates every finished cell's run by the sweep's `by` columns (on the test split, the
 /// primary output the report tabulates), unless its evaluation already has them.
 fn evaluate_cells(planned: &PlannedSweep) -> Result<(), PipelineError> {
-    use crate::evaluate::{EvaluateRequest, default_dir, evaluate_run};
-    use grefel_artifacts::files::{CELLS_DIR, EVALUATION};
-    let output = grefel_report::Head::Primary.name();
     for cell in &planned.plan.cells {
-        let cell_dir = planned.out.join(CELLS_DIR).join(&cell.id);
-        let Some(record) = CellMetrics::read(&cell_dir)? else { continue };
-        let run = cell_dir.join(&record.run);
-        let dataset = cell.config.get("dataset").and_then(Value::as_str).unwrap_or_default();
-        let path = default_dir(&run, dataset, grefel_train::saved::EvalSplit::Test).join(EVALUATION);
-        let current = grefel_artifacts::read_json_if_exists::<grefel_artifacts::Evaluation>(&path)
-            .ok()
-            .flatten()
-            .is_some_and(|e| e.output == output && planned.by.iter().all(|c| e.groups.contains_key(c)));
-        if current {
-            continue;
-        }
-        let request = EvaluateRequest {
-            run,
-            data: planned.data.clone(),
-            dataset: None,
-            split: Some("test".into()),
-            output: Some(output.into()),
-            by: planned.by.clone(),
-            out: None,
-            bootstrap: grefel_report::BootstrapOptions::default(),
-            device: "cpu".into(),
-        };
-        evaluate_run(&request)
-            .map_err(|e| PipelineError::Request(format!("evaluating cell {}: {e}", describe(cell))))?;
+        evaluate_cell(&planned.out, cell, &planned.data, &planned.by)?;
     }
+    Ok(())
+}
+
+/// Evaluates a finished cell's run (sweep folder `out`) by the columns `by`, on the test split and
+/// the primary output the report tabulates, unless its evaluation already has them. An
+/// unfinished cell is left alone.
+pub fn evaluate_cell(out: &Path, cell: &Cell, data: &Path, by: &[String]) -> Result<(), PipelineError> {
+    use crate::evaluate::{EvaluateRequest, default_dir, evaluate_run};
+    use grefel_artifacts::files::EVALUATION;
+    if by.is_empty() {
+        return Ok(());
+    }
+    let output = grefel_report::Head::Primary.name();
+    let cell_dir = SweepPlan::cell_dir(out, cell);
+    let Some(record) = CellMetrics::read(&cell_dir)? else { return Ok(()) };
+    let run = cell_dir.join(&record.run);
+    let dataset = cell.config.get("dataset").and_then(Value::as_str).unwrap_or_default();
+    let path = default_dir(&run, dataset, grefel_train::saved::EvalSplit::Test).join(EVALUATION);
+    let current = grefel_artifacts::read_json_if_exists::<grefel_artifacts::Evaluation>(&path)
+        .ok()
+        .flatten()
+        .is_some_and(|e| e.output == output && by.iter().all(|c| e.groups.contains_key(c)));
+    if current {
+        return Ok(());
+    }
+    let request = EvaluateRequest {
+        run,
+        data: data.to_path_buf(),
+        dataset: None,
+        split: Some("test".into()),
+        output: Some(output.into()),
+        by: by.to_vec(),
+        out: None,
+        bootstrap: grefel_report::BootstrapOptions::default(),
+        device: "cpu".into(),
+    };
+    evaluate_run(&request)
+        .map_err(|e| PipelineError::Request(format!("evaluating cell {}: {e}", describe(cell))))?;
     Ok(())
 }
 
@@ -458,9 +491,9 @@ pub fn describe(cell: &Cell) -> String {
 }
 
 /// Logs each cell as it starts and ends.
-struct Logged<'a> {
-    inner: TrainCellRunner<'static>,
-    plan: &'a SweepPlan,
+pub(crate) struct Logged<'a> {
+    pub(crate) inner: TrainCellRunner<'static>,
+    pub(crate) plan: &'a SweepPlan,
 }
 
 impl CellRunner for Logged<'_> {
