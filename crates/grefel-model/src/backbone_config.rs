@@ -119,10 +119,11 @@ pub enum FrozenBatchNorm {
 #[serde(rename_all = "snake_case")]
 pub enum QueryLayout {
     /// Channels-last `(B, N, h, d)` permuted to `(B, h, N, d)`: contiguous channel groups per
-    /// head (ARBEx, docs/method.md §2.4).
+    /// head (ARBEx, and POSTER_V2's `_to_query`, which permutes before it reshapes;
+    /// docs/method.md §2.4).
     HeadSplit,
-    /// POSTER_V2's literal `reshape(B, h, N, d)` of the `(B, N, C)` token tensor, which mixes
-    /// tokens and channels across heads.
+    /// A raw `reshape(B, h, N, d)` of the `(B, N, C)` token tensor, which mixes tokens and
+    /// channels across heads (an ablation: no reference computes it).
     RawReshape,
 }
 

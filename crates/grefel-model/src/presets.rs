@@ -8,7 +8,8 @@ use crate::config::{
 use crate::error::ModelError;
 
 /// Names accepted by [`ModelConfig::preset`], in the order `model-summary` lists them.
-pub const PRESET_NAMES: [&str; 6] = ["paper", "paper-geometry", "arbex", "tiny", "tiny-mfn", "micro"];
+pub const PRESET_NAMES: [&str; 8] =
+    ["paper", "paper-geometry", "arbex", "poster", "poster-8", "tiny", "tiny-mfn", "micro"];
 
 impl ModelConfig {
     /// The paper network at 224 px with the exact shapes of docs/method.md §2 and §8: IR-50 (3 stages) and
@@ -48,6 +49,34 @@ impl ModelConfig {
         let mut cfg = Self::paper();
         cfg.reduction = Reduction::None;
         cfg
+    }
+
+    /// POSTER++ (POSTER_V2's `pyramid_trans_expr2`, 7 classes) as its authors' code computes it: the
+    /// paper network's trunks, window cross-attention, token embeddings and ViT with its SE gate,
+    /// then one linear layer from the 768-wide CLS vector to the classes (`VIT.head.linear`): no
+    /// reduction, no hidden head layers. Its IR-50 trains (POSTER freezes only MobileFaceNet) and
+    /// its loss is cross-entropy on the logits (anchor, center and corrected-output losses off);
+    /// the primary distribution is softmax(logits). The anchors and the attention path still
+    /// exist but do not touch the logits. docs/pretrained.md maps its weights to POSTER's keys.
+    pub fn poster() -> Self {
+        let mut cfg = Self::paper();
+        cfg.num_classes = 7;
+        cfg.ir50.frozen = false;
+        cfg.reduction = Reduction::None;
+        cfg.head = HeadConfig { hidden: Vec::new(), dropout: 0.0, ..HeadConfig::default() };
+        cfg.loss = LossConfig {
+            lambda_cls: 0.0,
+            lambda_primary: 1.0,
+            lambda_anchor: 0.0,
+            lambda_center: 0.0,
+            ..LossConfig::default()
+        };
+        cfg
+    }
+
+    /// [`ModelConfig::poster`] with 8 classes (POSTER_V2's `PosterV2_8cls`, AffectNet-8).
+    pub fn poster_8() -> Self {
+        Self::poster().with_num_classes(8)
     }
 
     /// A small CPU variant with the same topology: 64 px input (32 px inside, maps 8/4/2,
@@ -126,6 +155,8 @@ impl ModelConfig {
             "paper" => Ok(Self::paper()),
             "paper-geometry" => Ok(Self::paper_geometry()),
             "arbex" => Ok(Self::arbex()),
+            "poster" => Ok(Self::poster()),
+            "poster-8" => Ok(Self::poster_8()),
             "tiny" => Ok(Self::tiny()),
             "tiny-mfn" => Ok(Self::tiny_mfn()),
             "micro" => Ok(Self::micro()),
