@@ -244,6 +244,7 @@ fn run(
             epochs: options.epochs,
             seed: None,
             noise_file: options.noise_file.clone(),
+            init: Vec::new(),
         },
         data: options.data.clone(),
         out: options.out.clone(),

@@ -30,9 +30,14 @@ pub struct TrainArgs {
     /// <RAF-DB label>` lines).
     #[arg(long)]
     noise_file: Option<PathBuf>,
-    /// Model preset (tiny, tiny-mfn, paper-geometry, paper, arbex).
+    /// Model preset (tiny, tiny-mfn, paper-geometry, paper, arbex, poster, poster-8).
     #[arg(long)]
     preset: Option<String>,
+    /// Initial weights of a trunk from a pretrained file, `PART=FILE` (repeatable): `ir50=ir50.pth`
+    /// (either IR-50 naming), `mobilefacenet=mobilefacenet_model_best.pth.tar`; the file's
+    /// content is part of the run's identity. Over the pipeline's [train.init].
+    #[arg(long = "init", value_name = "PART=FILE")]
+    init: Vec<String>,
     /// Device: cpu, cuda:N (needs the `tch` feature), libtorch-cpu.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -65,6 +70,16 @@ pub fn run(args: TrainArgs) -> Result<()> {
         epochs: args.epochs,
         seed: args.seed,
         noise_file: args.noise_file.as_ref().map(resolve),
+        init: args
+            .init
+            .iter()
+            .map(|spec| {
+                let (part, file) = spec
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--init {spec}: expected PART=FILE (ir50=ir50.pth)"))?;
+                Ok((part.to_string(), resolve(&PathBuf::from(file))))
+            })
+            .collect::<Result<_>>()?,
     };
     let settings = overrides.apply(pipeline.train.clone(), &args.pipeline)?;
     let data = args

@@ -36,8 +36,8 @@ impl ModelConfig {
         }
     }
 
-    /// The paper network with the geometry landmark branch (the runnable default at 224 px:
-    /// no MobileFaceNet weights are available).
+    /// The paper network with the geometry landmark branch (the 224 px network that needs no
+    /// pretrained landmark file; `paper` takes MobileFaceNet's through `init`).
     pub fn paper_geometry() -> Self {
         let mut cfg = Self::paper();
         cfg.landmark.branch = LandmarkBranch::Geometry;

@@ -22,6 +22,8 @@ pub struct TrainOverrides {
     pub seed: Option<u64>,
     /// Noisy-label file.
     pub noise_file: Option<PathBuf>,
+    /// Pretrained trunk files by part (`--init ir50=FILE`), over the pipeline's `[train.init]`.
+    pub init: Vec<(String, PathBuf)>,
 }
 
 impl TrainOverrides {
@@ -63,6 +65,9 @@ impl TrainOverrides {
         }
         if let Some(f) = &self.noise_file {
             settings.noise_file = Some(f.clone());
+        }
+        for (part, file) in &self.init {
+            settings.init.insert(part.clone(), file.clone());
         }
         Ok(settings)
     }

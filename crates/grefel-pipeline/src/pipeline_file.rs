@@ -143,10 +143,10 @@ impl Pipeline {
                 *m = base.join(&*m);
             }
         }
-        if let Some(t) = p.train.as_mut()
-            && let Some(f) = t.noise_file.as_mut()
-        {
-            *f = base.join(&*f);
+        if let Some(t) = p.train.as_mut() {
+            for f in t.noise_file.iter_mut().chain(t.init.values_mut()) {
+                *f = base.join(&*f);
+            }
         }
         if let Some(s) = p.sweep.as_mut()
             && let Some(o) = s.out.as_mut()

@@ -225,10 +225,30 @@ pub fn load_latest(
 /// default CPU backend (Flex) and then loaded onto `device`, so one seed gives the same initial
 /// network on every backend (libtorch CPU or CUDA included); only the training arithmetic differs.
 pub fn initial_model(config: &ModelConfig, seed: u64, device: &Device) -> Result<Grefel, TrainError> {
+    initial_model_with(config, &[], seed, device)
+}
+
+/// [`initial_model`] with the parts of `init` (pretrained trunk files) read into the drawn
+/// weights before they move to `device`; each file's report is logged. A file that does not fill
+/// its part, or does not fit it, is an error.
+pub fn initial_model_with(
+    config: &ModelConfig,
+    init: &[crate::config::InitFile],
+    seed: u64,
+    device: &Device,
+) -> Result<Grefel, TrainError> {
     let init_err = |e: &dyn std::fmt::Display| TrainError::Init { reason: e.to_string() };
     let cpu = Device::flex();
     let bytes = with_seed(&cpu, seed, || -> Result<_, TrainError> {
-        let model = Grefel::new(config.clone(), &cpu)?;
+        let mut model = Grefel::new(config.clone(), &cpu)?;
+        for file in init {
+            let part = grefel_weights::Part::trunk(&file.part)
+                .ok_or_else(|| TrainError::config("init", format!("`{}` is not a trunk", file.part)))?;
+            let (loaded, report) =
+                grefel_weights::import(model, part, &file.path).map_err(|e| init_err(&e))?;
+            tracing::info!("initial weights: {report}");
+            model = loaded;
+        }
         model.into_record().into_bytes().map_err(|e| init_err(&e))
     })?;
     let record = ModuleRecord::from_bytes(bytes).map_err(|e| init_err(&e))?;

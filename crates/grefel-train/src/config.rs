@@ -3,6 +3,7 @@
 //! that names the run folder. [`RunOptions`] hold what does not change results (device, stop
 //! points, prefetch depth, cache budget) and are never hashed.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use grefel_experiments::NoiseSpec;
@@ -92,6 +93,41 @@ impl NoiseFile {
     }
 }
 
+/// A pretrained trunk file the initial weights start from (`--init ir50=FILE`, `[train.init]`).
+/// Its part and content, not its path, are part of the run's identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitFile {
+    /// The part it fills (`ir50`, `mobilefacenet`).
+    pub part: String,
+    /// The file as given (read when the run starts; not hashed).
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// Its file name.
+    pub name: String,
+    /// SHA-256 of its bytes.
+    pub sha256: String,
+}
+
+impl InitFile {
+    /// Checks the part name and hashes `path`.
+    pub fn open(part: &str, path: &Path) -> Result<InitFile, TrainError> {
+        if grefel_weights::Part::trunk(part).is_none() {
+            return Err(TrainError::config(
+                "init",
+                format!("`{part}` is not a part weights can be given for (ir50, mobilefacenet)"),
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(TrainError::io("read the initial weights", path))?;
+        Ok(InitFile {
+            part: part.to_string(),
+            path: path.to_path_buf(),
+            name: path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            sha256: grefel_shards::hash::sha256_hex(&bytes),
+        })
+    }
+}
+
 fn default_preset() -> String {
     "tiny".into()
 }
@@ -143,6 +179,11 @@ pub struct TrainSettings {
     /// with `noise`). The resolved configuration holds its name and SHA-256, not the path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise_file: Option<PathBuf>,
+    /// Pretrained trunk files the initial weights start from, by part (`ir50`, `mobilefacenet`;
+    /// `[train.init]` in a pipeline, `--init PART=FILE` on the command line): the IR-50 file in
+    /// either naming, the MobileFaceNet landmark file. The other weights come from the seed.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub init: BTreeMap<String, PathBuf>,
     /// Root seed of initialisation, sampling, augmentation, dropout and the val carve-out.
     #[serde(default)]
     pub seed: u64,
@@ -204,6 +245,9 @@ pub struct TrainConfig {
     /// Noisy-label file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noise_file: Option<NoiseFile>,
+    /// Pretrained trunk files of the initial weights (absent: all from the seed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub init: Vec<InitFile>,
     /// Root seed.
     pub seed: u64,
     /// Epochs.
@@ -348,7 +392,18 @@ impl TrainSettings {
                 format!("{} is not in (0, 1)", self.val_fraction),
             ));
         }
+        if self.init.contains_key("mobilefacenet")
+            && model.landmark.branch != grefel_model::config::LandmarkBranch::MobileFaceNet
+        {
+            return Err(TrainError::config(
+                "init.mobilefacenet",
+                format!("preset `{}` has no MobileFaceNet landmark branch", self.preset),
+            ));
+        }
+        let init =
+            self.init.iter().map(|(part, path)| InitFile::open(part, path)).collect::<Result<_, _>>()?;
         Ok(TrainConfig {
+            init,
             dataset,
             preset: self.preset,
             model,

@@ -162,7 +162,12 @@ fn train_at_precision(
         code_version: run::code_version(),
         seeds: Seeds { root: config.seed, noise: config.noise.map(|n| n.seed) },
     };
-    let model = checkpoint::initial_model(&config.model, derive_seed(config.seed, "init"), &device)?;
+    let model = checkpoint::initial_model_with(
+        &config.model,
+        &config.init,
+        derive_seed(config.seed, "init"),
+        &device,
+    )?;
     let o = &config.optimizer;
     let optim = Adam::new(o).with_bucket_elements(adam::bucket_elements(&options.device));
     let loaded = checkpoint::load_latest(&run.dir, model, optim, &device)?;
