@@ -570,17 +570,8 @@ class RecorderMeter(object):
         self.current_epoch = idx + 1
 
 
-class RecorderMeter1(object):
+class RecorderMeter1(RecorderMeter):
     """Last validation predictions / targets (stand-in for POSTER main.py's class)."""
-
-    def __init__(self, total_epoch):
-        self.reset(total_epoch)
-
-    def reset(self, total_epoch):
-        self.total_epoch = total_epoch
-        self.current_epoch = 0
-        self.epoch_losses = _zeros(total_epoch, 2)
-        self.epoch_accuracy = _zeros(total_epoch, 2)
 
     def update(self, output, target):
         self.y_pred = output

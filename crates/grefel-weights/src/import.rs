@@ -74,17 +74,15 @@ fn by_pattern<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<(String, usiz
 /// when the file has one) and applies the tensors of `part` to `model`. Linear weights are
 /// transposed and norm parameters renamed by burn-store's PyTorch adapter.
 pub fn import(mut model: Grefel, part: Part, file: &Path) -> Result<(Grefel, ImportReport), WeightsError> {
-    let tensors = read(file)?;
-    let mut unused_keys: Vec<&str> = Vec::new();
+    let mut unused_keys: Vec<String> = Vec::new();
     let mut mapped = Vec::new();
-    for (key, tensor) in &tensors {
-        match part.map(key) {
+    for (key, mut tensor) in read(file)? {
+        match part.map(&key) {
             Some(path) => {
-                let mut t = tensor.clone();
-                t.name = path;
-                mapped.push(t);
+                tensor.name = path;
+                mapped.push(tensor);
             }
-            None => unused_keys.push(key.as_str()),
+            None => unused_keys.push(key),
         }
     }
     let names: Vec<String> = model.collect(None, None, true).into_iter().map(|t| t.name).collect();
@@ -101,7 +99,7 @@ pub fn import(mut model: Grefel, part: Part, file: &Path) -> Result<(Grefel, Imp
     let applied = result.applied.iter().filter(|p| part.covers(p)).count();
     // Keys that were mapped but name nothing in the network (another preset's layers).
     let unused_paths: Vec<&str> = result.unused.iter().map(String::as_str).collect();
-    let unused = by_pattern(unused_keys.into_iter().chain(unused_paths));
+    let unused = by_pattern(unused_keys.iter().map(String::as_str).chain(unused_paths));
     let missing = by_pattern(result.missing.iter().map(|(p, _)| p.as_str()).filter(|p| part.covers(p)));
     if applied < expected {
         return Err(WeightsError::TooFew {
@@ -117,23 +115,24 @@ pub fn import(mut model: Grefel, part: Part, file: &Path) -> Result<(Grefel, Imp
     Ok((model, report))
 }
 
-/// Every tensor of the file, by its key: those under `state_dict` when the file has that entry.
+/// Every tensor of the file, by its key: those under `state_dict` (without that prefix) when the
+/// file has that entry. The file is parsed once; nested entries come back as dotted keys.
 fn read(file: &Path) -> Result<BTreeMap<String, burn::store::burn_pack::Tensor>, WeightsError> {
-    let error = |e: burn::store::PytorchStoreError| WeightsError::Read {
-        file: file.to_path_buf(),
-        reason: e.to_string(),
-    };
     if !file.is_file() {
         return Err(WeightsError::Read { file: file.to_path_buf(), reason: "no such file".into() });
     }
-    let mut nested =
-        PytorchStore::from_file(file).with_top_level_key("state_dict").map_indices_contiguous(false);
-    match nested.get_all_tensors() {
-        Ok(t) if !t.is_empty() => return Ok(t.clone()),
-        _ => {}
+    let mut store = PytorchStore::from_file(file).map_indices_contiguous(false);
+    let all = store
+        .get_all_tensors()
+        .map_err(|e| WeightsError::Read { file: file.to_path_buf(), reason: e.to_string() })?;
+    const NESTED: &str = "state_dict.";
+    if !all.keys().any(|k| k.starts_with(NESTED)) {
+        return Ok(all.clone());
     }
-    let mut flat = PytorchStore::from_file(file).map_indices_contiguous(false);
-    flat.get_all_tensors().cloned().map_err(error)
+    Ok(all
+        .iter()
+        .filter_map(|(k, t)| k.strip_prefix(NESTED).map(|key| (key.to_string(), t.clone())))
+        .collect())
 }
 
 #[cfg(test)]

@@ -150,34 +150,3 @@ fn a_poster_checkpoint_and_the_trunk_files_give_pytorchs_logits() {
     let e = import(fresh(), Part::Checkpoint, Path::new(&path("input.bin"))).expect_err("not a checkpoint");
     assert!(matches!(e, WeightsError::Read { .. }), "{e}");
 }
-
-/// The hand check against the authors' own code (not run by CI: their repository is not part of
-/// this one). `GREFEL_POSTER_HAND_CHECK=DIR` names a folder with `poster.pth` (random weights saved
-/// by Talented-Q/POSTER_V2's classes as its `main.py` saves a checkpoint), `in.bin` (float32
-/// `(B, 3, 224, 224)`) and `logits.json` (their model's eval logits on it):
-/// `GREFEL_POSTER_HAND_CHECK=DIR cargo test --workspace --test poster_mirror -- --ignored --nocapture`.
-#[test]
-#[ignore = "by hand: needs a checkpoint written by the authors' POSTER_V2 code"]
-fn the_authors_checkpoint_gives_their_logits() {
-    let dir =
-        PathBuf::from(std::env::var_os("GREFEL_POSTER_HAND_CHECK").expect("GREFEL_POSTER_HAND_CHECK=DIR"));
-    let bytes = std::fs::read(dir.join("in.bin")).expect("in.bin");
-    let x: Vec<f32> = bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-    assert_eq!(x.len(), BATCH * 3 * SIDE * SIDE, "in.bin holds {BATCH} images");
-    let theirs: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("logits.json")).expect("logits.json"))
-            .expect("json");
-    let want: Vec<f32> = theirs["logits"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .flat_map(|r| r.as_array().expect("row").iter().map(|v| v.as_f64().expect("number") as f32))
-        .collect();
-    let device = device_from_str("cpu").expect("cpu");
-    let model = Grefel::new(ModelConfig::poster(), &device).expect("poster");
-    let (model, report) = import(model, Part::Checkpoint, &dir.join("poster.pth")).expect("import");
-    let got = logits(&model.valid(), &x);
-    let diff = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-    eprintln!("{report}\nmax |grefel - POSTER_V2| over {} logits = {diff:e}", got.len());
-    assert!(diff <= 1e-4, "grefel {got:?}\nthem   {want:?}");
-}
