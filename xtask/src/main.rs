@@ -15,6 +15,7 @@ mod progress;
 mod run;
 mod sweep;
 mod train;
+mod weights;
 
 use std::path::{Path, PathBuf};
 
@@ -54,6 +55,13 @@ enum Command {
     /// Run a finished run on photos (faces found, framed as its dataset's) or aligned crops
     /// (--aligned); one JSON line per face. Video files are out of scope.
     Predict(predict::PredictArgs),
+    /// Pretrained weights in: a POSTER++ checkpoint and/or the IR-50 / MobileFaceNet trunk files
+    /// read into a preset's network, written as a run folder (predict, evaluate, export, train
+    /// --init-from).
+    ImportCheckpoint(weights::ImportArgs),
+    /// A run's weights out as safetensors: POSTER_V2's state_dict names (strict-loadable in its
+    /// authors' code) or grefel's.
+    Export(weights::ExportArgs),
     /// Parameter counts of a model preset (total, trainable, per block); --json for one line.
     ModelSummary(model::ModelSummaryArgs),
     /// Install PyTorch 2.11.0 from PyPI into a venv and write the libtorch build/run environment.
@@ -153,6 +161,8 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Predict(args) => predict::run(args),
         Command::ModelSummary(args) => model::run(args),
+        Command::ImportCheckpoint(args) => weights::import(args),
+        Command::Export(args) => weights::export(args),
         Command::SetupLibtorch(args) => libtorch::run(args),
         Command::SweepAnchors(args) => sweep::anchors(args),
         Command::SweepSmoothing(args) => sweep::smoothing(args),

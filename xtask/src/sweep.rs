@@ -245,6 +245,7 @@ fn run(
             seed: None,
             noise_file: options.noise_file.clone(),
             init: Vec::new(),
+            init_from: None,
         },
         data: options.data.clone(),
         out: options.out.clone(),

@@ -38,6 +38,11 @@ pub struct TrainArgs {
     /// content is part of the run's identity. Over the pipeline's [train.init].
     #[arg(long = "init", value_name = "PART=FILE")]
     init: Vec<String>,
+    /// Start from the selected weights of a run folder (trained, or written by
+    /// `import-checkpoint`): fine-tuning. The network must have the same shapes; the folder's
+    /// weights (SHA-256) are part of the run's identity.
+    #[arg(long, value_name = "DIR")]
+    init_from: Option<PathBuf>,
     /// Device: cpu, cuda:N (needs the `tch` feature), libtorch-cpu.
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -80,6 +85,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 Ok((part.to_string(), resolve(&PathBuf::from(file))))
             })
             .collect::<Result<_>>()?,
+        init_from: args.init_from.as_ref().map(resolve),
     };
     let settings = overrides.apply(pipeline.train.clone(), &args.pipeline)?;
     let data = args

@@ -7,7 +7,9 @@
 //! - [`affectnet`] (csv, npy and folder layouts) and [`affwild2`] (ABAW EXPR): AffectNet, Aff-Wild2;
 //! - [`text`]: label-file reading shared by the adapters (lines, fields, CSV, header sniffing);
 //! - [`source`]: the dataset root, its file listing and fingerprint, safe path resolution;
-//! - [`normalize`]: decode, crop, RGB, resize, PNG (the resize: `resize`, Pillow's bilinear);
+//! - [`normalize`]: decode, crop, RGB, resize, PNG (the resize: `resize`, `fast_image_resize`'s
+//!   bilinear);
+//! - [`pillow`]: Pillow's own bilinear resize (POSTER++'s test-time transform);
 //! - [`split`]: seeded splits for datasets without an official one;
 //! - [`skip`]: counted skip reasons;
 //! - [`prepare`](mod@prepare): the resumable, idempotent driver;
@@ -26,6 +28,7 @@ pub mod fixtures;
 pub mod jaffe;
 mod jpeg;
 pub mod normalize;
+pub mod pillow;
 mod png;
 pub mod prepare;
 pub mod rafdb;

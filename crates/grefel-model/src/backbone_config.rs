@@ -16,6 +16,27 @@ pub enum Downsample {
     None,
 }
 
+/// How an evaluation image (a stored face crop of any size) becomes the `image_size`² input.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvalResize {
+    /// grefel's own: bilinear at pixel centres straight to floating point (what training renders).
+    #[default]
+    Float,
+    /// POSTER++'s test-time transform: `transforms.Resize((S, S))` on a PIL image (Pillow's
+    /// antialiased `BILINEAR`, rounded to 8 bits), then `ToTensor` and the ImageNet
+    /// normalisation; checkpoints trained by its authors' code expect exactly these inputs.
+    Pillow,
+}
+
+impl EvalResize {
+    /// Whether this is the default (left out of serialised configurations, so that run ids
+    /// from before the field existed stay the same).
+    pub fn is_default(&self) -> bool {
+        *self == EvalResize::Float
+    }
+}
+
 /// IR-50 truncated to three stages (docs/method.md §2.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -40,6 +40,9 @@ pub struct ModelConfig {
     pub reliability: ReliabilityConfig,
     /// Losses.
     pub loss: LossConfig,
+    /// How evaluation and prediction resize a face crop to the input.
+    #[serde(default, skip_serializing_if = "EvalResize::is_default")]
+    pub eval_resize: EvalResize,
 }
 
 /// Spatial sizes derived from a [`ModelConfig`].

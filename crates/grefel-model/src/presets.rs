@@ -1,8 +1,8 @@
 //! Named configurations: the paper network and small CPU variants of the same topology.
 
 use crate::config::{
-    AnchorLoss, CrossAttentionConfig, Downsample, FrozenBatchNorm, GeometryConfig, HeadConfig, Ir50Config,
-    LandmarkBranch, LandmarkConfig, LossConfig, MobileFaceNetConfig, ModelConfig, Reduction,
+    AnchorLoss, CrossAttentionConfig, Downsample, EvalResize, FrozenBatchNorm, GeometryConfig, HeadConfig,
+    Ir50Config, LandmarkBranch, LandmarkConfig, LossConfig, MobileFaceNetConfig, ModelConfig, Reduction,
     ReliabilityConfig, VitConfig,
 };
 use crate::error::ModelError;
@@ -33,6 +33,7 @@ impl ModelConfig {
             head: HeadConfig::default(),
             reliability: ReliabilityConfig::default(),
             loss: LossConfig::default(),
+            eval_resize: EvalResize::Float,
         }
     }
 
@@ -57,7 +58,8 @@ impl ModelConfig {
     /// reduction, no hidden head layers. Its IR-50 trains (POSTER freezes only MobileFaceNet) and
     /// its loss is cross-entropy on the logits (anchor, center and corrected-output losses off);
     /// the primary distribution is softmax(logits). The anchors and the attention path still
-    /// exist but do not touch the logits. docs/pretrained.md maps its weights to POSTER's keys.
+    /// exist but do not touch the logits. Evaluation resizes as POSTER's test transform does
+    /// ([`EvalResize::Pillow`]). docs/pretrained.md maps its weights to POSTER's keys.
     pub fn poster() -> Self {
         let mut cfg = Self::paper();
         cfg.num_classes = 7;
@@ -71,6 +73,7 @@ impl ModelConfig {
             lambda_center: 0.0,
             ..LossConfig::default()
         };
+        cfg.eval_resize = EvalResize::Pillow;
         cfg
     }
 
@@ -115,6 +118,7 @@ impl ModelConfig {
                 lambda_primary: 1.0,
                 ..LossConfig::default()
             },
+            eval_resize: EvalResize::Float,
         }
     }
 

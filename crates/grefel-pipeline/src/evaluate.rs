@@ -117,7 +117,7 @@ pub fn evaluate_run(request: &EvaluateRequest) -> Result<EvaluateOutcome, Pipeli
     }
     let run = SavedRun::open(&request.run)?;
     let output = match request.output.as_deref() {
-        None => match run.metrics.selection {
+        None => match run.selection() {
             Selection::Primary => "primary",
             Selection::Corrected => "corrected",
         },

@@ -24,6 +24,8 @@ pub struct TrainOverrides {
     pub noise_file: Option<PathBuf>,
     /// Pretrained trunk files by part (`--init ir50=FILE`), over the pipeline's `[train.init]`.
     pub init: Vec<(String, PathBuf)>,
+    /// A run folder whose selected weights the training starts from (`--init-from DIR`).
+    pub init_from: Option<PathBuf>,
 }
 
 impl TrainOverrides {
@@ -68,6 +70,9 @@ impl TrainOverrides {
         }
         for (part, file) in &self.init {
             settings.init.insert(part.clone(), file.clone());
+        }
+        if let Some(dir) = &self.init_from {
+            settings.init_from = Some(dir.clone());
         }
         Ok(settings)
     }

@@ -144,7 +144,7 @@ impl Pipeline {
             }
         }
         if let Some(t) = p.train.as_mut() {
-            for f in t.noise_file.iter_mut().chain(t.init.values_mut()) {
+            for f in t.noise_file.iter_mut().chain(t.init.values_mut()).chain(t.init_from.iter_mut()) {
                 *f = base.join(&*f);
             }
         }

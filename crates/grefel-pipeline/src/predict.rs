@@ -9,6 +9,9 @@
 //!   ImageNet normalisation) and the selected epoch at the run's evaluation trust.
 //! - **Aligned crops:** each image is taken as a face crop framed like the training images and
 //!   goes the same way from the normalisation on.
+//! - A run whose model resizes as Pillow does (the `poster` presets, [`EvalResize::Pillow`]: what
+//!   POSTER++'s test transform feeds checkpoints trained by its authors' code) gets each decoded
+//!   crop as it is, and resizes it to its side with Pillow's arithmetic, to the byte.
 //!
 //! Inputs are files or folders (read recursively, in sorted order). One record per face
 //! ([`FaceRecord`]); an image with no face gives one record with `faces: 0`; a file that cannot be
@@ -30,6 +33,7 @@ use grefel_landmarks::face::{CropGeometry, frame_face, locate};
 use grefel_landmarks::intensity::to_intensity;
 use grefel_landmarks::models::{default_dlib68_path, default_rustface_path, load_predictor};
 use grefel_landmarks::{Predictor, Progress};
+use grefel_model::config::EvalResize;
 use grefel_model::device_from_str;
 use grefel_schema::FaceFraming;
 use grefel_schema::table::NUM_LANDMARKS;
@@ -190,6 +194,8 @@ pub struct PredictOutcome {
     pub classes: Vec<String>,
     /// The manifest whose image settings crops were stored with (`None`: prepare's defaults).
     pub image_settings: Option<PathBuf>,
+    /// Crops went to the model as decoded, for its Pillow resize (POSTER's test transform).
+    pub raw_crops: bool,
     /// Seconds taken.
     pub seconds: f64,
 }
@@ -198,12 +204,13 @@ impl PredictOutcome {
     /// The one-line summary.
     pub fn summary(&self) -> String {
         let to = self.out.as_ref().map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
-        let stored = self
-            .image_settings
-            .as_ref()
-            .map_or_else(|| "prepare's defaults".to_string(), |p| p.display().to_string());
+        let crops = match (&self.image_settings, self.raw_crops) {
+            (_, true) => "crops as decoded, resized as Pillow does (POSTER's test transform)".to_string(),
+            (Some(p), false) => format!("crops stored as in {}", p.display()),
+            (None, false) => "crops stored as in prepare's defaults".to_string(),
+        };
         format!(
-            "predict: {} files, {} faces, {} without a face, {} errors, {} annotated, crops stored as in {stored} -> {to} in {:.1}s",
+            "predict: {} files, {} faces, {} without a face, {} errors, {} annotated, {crops} -> {to} in {:.1}s",
             self.files, self.faces, self.without_face, self.errors, self.annotated, self.seconds
         )
     }
@@ -252,6 +259,9 @@ struct Finders<'a> {
     boxes: BoxConfig,
     framing: FaceFraming,
     aligned: bool,
+    /// The model resizes as Pillow does (POSTER++'s test transform): it gets the decoded crop
+    /// itself, not the stored form that ingest would make of it.
+    raw_crops: bool,
 }
 
 /// A face ready for the model, with where it came from.
@@ -273,9 +283,13 @@ fn prepare_crop(
     finders: &Finders<'_>,
     det: Option<&mut Detector>,
 ) -> Result<Prepared, String> {
-    let normalized =
-        normalize(image::DynamicImage::ImageRgb8(crop), None, &finders.image).map_err(|e| e.to_string())?;
-    let stored = decode(&normalized.png).map_err(|e| e.to_string())?.into_rgb8();
+    let stored = if finders.raw_crops {
+        crop
+    } else {
+        let normalized = normalize(image::DynamicImage::ImageRgb8(crop), None, &finders.image)
+            .map_err(|e| e.to_string())?;
+        decode(&normalized.png).map_err(|e| e.to_string())?.into_rgb8()
+    };
     let (landmarks, quality) = match finders.predictor {
         Some(predictor) => {
             let gray = to_intensity(&image::DynamicImage::ImageRgb8(stored.clone()));
@@ -374,7 +388,7 @@ pub fn predict(request: &PredictRequest, progress: &dyn Progress) -> Result<Pred
     let device = device_from_str(&request.device)
         .map_err(|source| PipelineError::Device { device: request.device.clone(), source })?;
     let model = run.model(&device)?;
-    let adapter = &run.metrics.dataset.adapter;
+    let adapter = run.adapter();
     let framing = grefel_ingest::adapter::face_framing(adapter)?;
     // Photos need the face finder and the points (to frame the face); crops need the points only
     // when the model reads them, and rustface to place them as the landmark stage does.
@@ -398,6 +412,7 @@ pub fn predict(request: &PredictRequest, progress: &dyn Progress) -> Result<Pred
         boxes: BoxConfig::default(),
         framing,
         aligned: request.aligned,
+        raw_crops: run.config.model.eval_resize == EvalResize::Pillow,
     };
     if let Some(dir) = &request.annotate {
         std::fs::create_dir_all(dir)
@@ -410,6 +425,7 @@ pub fn predict(request: &PredictRequest, progress: &dyn Progress) -> Result<Pred
         files: inputs.len(),
         classes: classes.clone(),
         image_settings,
+        raw_crops: finders.raw_crops,
         ..Default::default()
     };
     progress.begin("predict", inputs.len() as u64);

@@ -240,14 +240,9 @@ pub fn initial_model_with(
     let init_err = |e: &dyn std::fmt::Display| TrainError::Init { reason: e.to_string() };
     let cpu = Device::flex();
     let bytes = with_seed(&cpu, seed, || -> Result<_, TrainError> {
-        let mut model = Grefel::new(config.clone(), &cpu)?;
-        for file in init {
-            let part = grefel_weights::Part::trunk(&file.part)
-                .ok_or_else(|| TrainError::config("init", format!("`{}` is not a trunk", file.part)))?;
-            let (loaded, report) =
-                grefel_weights::import(model, part, &file.path).map_err(|e| init_err(&e))?;
+        let (model, reports) = drawn_with_trunks(config, init, &cpu)?;
+        for report in reports {
             tracing::info!("initial weights: {report}");
-            model = loaded;
         }
         model.into_record().into_bytes().map_err(|e| init_err(&e))
     })?;
@@ -256,6 +251,53 @@ pub fn initial_model_with(
     // the record) must not draw from the stream of another run's initialisation.
     let model = with_seed(device, seed, || Grefel::new(config.clone(), device))?;
     model.try_load_record(record).map_err(|e| init_err(&e))
+}
+
+/// The initial weights of [`initial_model_with`] on the default CPU backend, with each trunk
+/// file's report.
+pub fn initial_model_reports(
+    config: &ModelConfig,
+    init: &[crate::config::InitFile],
+    seed: u64,
+) -> Result<(Grefel, Vec<grefel_weights::ImportReport>), TrainError> {
+    let cpu = Device::flex();
+    with_seed(&cpu, seed, || drawn_with_trunks(config, init, &cpu))
+}
+
+/// Draws the network (the caller holds the seeding lock) and reads the trunk files into it.
+fn drawn_with_trunks(
+    config: &ModelConfig,
+    init: &[crate::config::InitFile],
+    cpu: &Device,
+) -> Result<(Grefel, Vec<grefel_weights::ImportReport>), TrainError> {
+    let init_err = |e: &dyn std::fmt::Display| TrainError::Init { reason: e.to_string() };
+    let mut model = Grefel::new(config.clone(), cpu)?;
+    let mut reports = Vec::with_capacity(init.len());
+    for file in init {
+        let part = grefel_weights::Part::trunk(&file.part)
+            .ok_or_else(|| TrainError::config("init", format!("`{}` is not a trunk", file.part)))?;
+        let (loaded, report) = grefel_weights::import(model, part, &file.path).map_err(|e| init_err(&e))?;
+        reports.push(report);
+        model = loaded;
+    }
+    Ok((model, reports))
+}
+
+/// `model` with the selected weights of the run `from` (`init_from`: fine-tuning).
+pub fn load_init_run(from: &crate::config::InitRun, model: Grefel) -> Result<Grefel, TrainError> {
+    let source = crate::saved::SavedRun::open(&from.path)?;
+    let path = source.selected_file();
+    let bytes = std::fs::read(&path).map_err(TrainError::io("read", &path))?;
+    if hash::sha256_hex(&bytes) != from.sha256 {
+        return Err(TrainError::Checkpoint {
+            path,
+            reason: "the weights changed since the configuration was resolved".into(),
+        });
+    }
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(record_err(&path))?;
+    let loaded = model.try_load_record(record).map_err(record_err(&path))?;
+    tracing::info!("initial weights: the selected weights of {} ({})", from.path.display(), from.preset);
+    Ok(loaded)
 }
 
 /// Loads the best epoch's weights of `run_dir` into `model`.

@@ -128,6 +128,46 @@ impl InitFile {
     }
 }
 
+/// A run whose selected weights a training starts from ([`TrainSettings::init_from`]). Its
+/// folder name and the SHA-256 of its weights, not its path, are part of the run's identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitRun {
+    /// The run folder as given (not hashed).
+    #[serde(skip)]
+    pub path: PathBuf,
+    /// Its name (the run id, or what `import-checkpoint --out` was given).
+    pub run: String,
+    /// The preset it was trained or imported as.
+    pub preset: String,
+    /// SHA-256 of its selected weights file.
+    pub sha256: String,
+}
+
+impl InitRun {
+    /// Opens the run in `dir` (finished or imported) and checks that `model` can take its weights.
+    pub fn open(dir: &Path, model: &ModelConfig) -> Result<InitRun, TrainError> {
+        let from = crate::saved::SavedRun::open(dir)?;
+        if from.config.model.num_classes != model.num_classes {
+            return Err(TrainError::config(
+                "init_from",
+                format!(
+                    "{} has {} outputs, this configuration {}",
+                    dir.display(),
+                    from.config.model.num_classes,
+                    model.num_classes
+                ),
+            ));
+        }
+        Ok(InitRun {
+            path: dir.to_path_buf(),
+            run: from.id.clone(),
+            preset: from.config.preset.clone(),
+            sha256: from.selected_sha256()?,
+        })
+    }
+}
+
 fn default_preset() -> String {
     "tiny".into()
 }
@@ -184,6 +224,11 @@ pub struct TrainSettings {
     /// either naming, the MobileFaceNet landmark file. The other weights come from the seed.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub init: BTreeMap<String, PathBuf>,
+    /// A finished or imported run folder whose selected weights the training starts from
+    /// (fine-tuning; `--init-from DIR`, `init_from` in `[train]`). Over `init`; the network must
+    /// have the same shapes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<PathBuf>,
     /// Root seed of initialisation, sampling, augmentation, dropout and the val carve-out.
     #[serde(default)]
     pub seed: u64,
@@ -248,6 +293,9 @@ pub struct TrainConfig {
     /// Pretrained trunk files of the initial weights (absent: all from the seed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub init: Vec<InitFile>,
+    /// The run the weights start from (absent: the seed and `init`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_from: Option<InitRun>,
     /// Root seed.
     pub seed: u64,
     /// Epochs.
@@ -402,8 +450,10 @@ impl TrainSettings {
         }
         let init =
             self.init.iter().map(|(part, path)| InitFile::open(part, path)).collect::<Result<_, _>>()?;
+        let init_from = self.init_from.as_deref().map(|dir| InitRun::open(dir, &model)).transpose()?;
         Ok(TrainConfig {
             init,
+            init_from,
             dataset,
             preset: self.preset,
             model,

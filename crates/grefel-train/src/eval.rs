@@ -76,7 +76,7 @@ pub fn forward_split(
 ) -> Result<(), TrainError> {
     let size = model.config.image_size;
     let order: Vec<usize> = (0..split.len()).collect();
-    let spec = BatchSpec { split, size, landmarks, augment: None };
+    let spec = BatchSpec { split, size, landmarks, augment: None, eval_resize: model.config.eval_resize };
     let values = |t: Tensor<2>| -> Vec<f32> { t.into_data().iter::<f32>().collect() };
     let values1 = |t: Tensor<1>| -> Vec<f32> { t.into_data().iter::<f32>().collect() };
     std::thread::scope(|scope| -> Result<(), TrainError> {

@@ -14,6 +14,7 @@
 //! - [`checkpoint`]: burnpack checkpoints with provenance, resume;
 //! - [`run`]: run folders named by the configuration's hash;
 //! - [`saved`]: a finished run read back, predicting any split of a prepared dataset;
+//! - [`imported`]: runs made from pretrained weights (`import-checkpoint`);
 //! - [`train()`]: the entry point.
 //!
 //! The files a run writes are the typed artifacts of `grefel-artifacts`.
@@ -25,6 +26,7 @@ pub mod config;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod imported;
 pub mod loader;
 pub mod metrics;
 pub mod protocol;

@@ -5,11 +5,13 @@
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread::Scope;
 
+use grefel_ingest::pillow::pillow_bilinear;
+use grefel_model::config::EvalResize;
 use grefel_schema::table::NUM_LANDMARKS;
 use rayon::prelude::*;
 
 use crate::TrainError;
-use crate::augment::{AugmentConfig, render, sample_rng};
+use crate::augment::{AugmentConfig, RgbView, render, sample_rng};
 use crate::data::SplitData;
 
 /// One batch in host memory, ready to become tensors.
@@ -51,6 +53,8 @@ pub struct BatchSpec<'a> {
     pub landmarks: bool,
     /// Training augmentation `(config, seed, epoch)`; `None` renders for evaluation.
     pub augment: Option<(&'a AugmentConfig, u64, usize)>,
+    /// How evaluation resizes (the model's [`EvalResize`]).
+    pub eval_resize: EvalResize,
 }
 
 impl BatchSpec<'_> {
@@ -79,6 +83,18 @@ impl BatchSpec<'_> {
                         Some((cfg, seed, epoch)) => {
                             let mut rng = sample_rng(seed, epoch, i);
                             render(img, lm, s, cfg, Some(&mut rng), out, lm_out.as_deref_mut());
+                        }
+                        None if self.eval_resize == EvalResize::Pillow
+                            && (img.width, img.height) != (s, s) =>
+                        {
+                            // Pillow's 8-bit resize first; the render is then an identity resize.
+                            let pixels = pillow_bilinear(img.pixels, img.width, img.height, s, s);
+                            let sized = RgbView { width: s, height: s, pixels: &pixels };
+                            let scaled = lm.map(|points| {
+                                let (fx, fy) = (s as f32 / img.width as f32, s as f32 / img.height as f32);
+                                Box::new(points.map(|[x, y]| [x * fx, y * fy]))
+                            });
+                            render(sized, scaled.as_deref(), s, &none, None, out, lm_out.as_deref_mut())
                         }
                         None => render(img, lm, s, &none, None, out, lm_out.as_deref_mut()),
                     }
@@ -163,7 +179,13 @@ mod tests {
     fn batches_are_complete_ordered_and_deterministic() {
         let data = split(10);
         let cfg = AugmentConfig::default();
-        let spec = BatchSpec { split: &data, size: 8, landmarks: true, augment: Some((&cfg, 3, 1)) };
+        let spec = BatchSpec {
+            split: &data,
+            size: 8,
+            landmarks: true,
+            augment: Some((&cfg, 3, 1)),
+            eval_resize: EvalResize::Float,
+        };
         let batches = chunk(&[9, 2, 4, 0, 1, 3, 5, 6, 7, 8], 4, 2);
         assert_eq!(batches.len(), 3, "a trailing pair is kept with min_last = 2");
         let batches = chunk(&[9, 2, 4, 0, 1, 3, 5, 6, 7], 4, 2);

@@ -15,6 +15,7 @@ use grefel_schema::table::NUM_LANDMARKS;
 use crate::checkpoint::{self, CHECKPOINT_DIR, TrainState};
 use crate::data::{self, GROUP_COLUMNS, ImageStore, Sample, SplitData, class_names};
 use crate::eval::{evaluate, forward_split};
+use crate::imported::{IMPORT_RECORD, ImportRecord};
 use crate::protocol::Role;
 use crate::{RunOptions, TrainConfig, TrainError};
 
@@ -27,8 +28,10 @@ pub struct SavedRun {
     pub id: String,
     /// Its resolved configuration.
     pub config: TrainConfig,
-    /// Its metrics.
-    pub metrics: RunMetrics,
+    /// Its metrics (`None` for an imported run, which was never evaluated).
+    pub metrics: Option<RunMetrics>,
+    /// Where an imported run's weights came from (`None` for a trained run).
+    pub import: Option<ImportRecord>,
     state: TrainState,
 }
 
@@ -120,24 +123,64 @@ pub struct SplitPredictions {
 }
 
 impl SavedRun {
-    /// Reads the run in `dir`; refuses an unfinished run.
+    /// Reads the run in `dir` (trained, or written by `import-checkpoint`); refuses an unfinished
+    /// run.
     pub fn open(dir: &Path) -> Result<SavedRun, TrainError> {
         let document: RunDocument = read_json(&dir.join(RUN_CONFIG))?;
         let config: TrainConfig = serde_json::from_value(document.train.clone())
             .map_err(|source| TrainError::Json { path: dir.join(RUN_CONFIG), source })?;
-        let metrics: RunMetrics =
-            read_json_if_exists(&dir.join(RUN_METRICS))?.ok_or_else(|| TrainError::Checkpoint {
+        let metrics: Option<RunMetrics> = read_json_if_exists(&dir.join(RUN_METRICS))?;
+        let import: Option<ImportRecord> = match metrics {
+            Some(_) => None,
+            None => read_json_if_exists(&dir.join(IMPORT_RECORD))?,
+        };
+        if metrics.is_none() && import.is_none() {
+            return Err(TrainError::Checkpoint {
                 path: dir.to_path_buf(),
                 reason: format!(
                     "the run is not finished (no {RUN_METRICS}): run `train` on it again to finish it"
                 ),
-            })?;
+            });
+        }
         let state = checkpoint::read_state(dir)?.ok_or_else(|| TrainError::Checkpoint {
             path: dir.join(CHECKPOINT_DIR),
             reason: "the run has no checkpoint".into(),
         })?;
         let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        Ok(SavedRun { dir: dir.to_path_buf(), id, config, metrics, state })
+        Ok(SavedRun { dir: dir.to_path_buf(), id, config, metrics, import, state })
+    }
+
+    /// The output the run selects by (an imported run: the primary one, the classifier's).
+    pub fn selection(&self) -> Selection {
+        self.metrics.as_ref().map_or(Selection::Primary, |m| m.selection)
+    }
+
+    /// The trust t the selected weights are evaluated with (an imported run: 1, the end of
+    /// training's ramp).
+    pub fn eval_trust(&self) -> f32 {
+        self.metrics.as_ref().map_or(1.0, |m| m.eval_trust)
+    }
+
+    /// The adapter of the dataset the run was trained on (or imported for): how its faces are
+    /// framed.
+    pub fn adapter(&self) -> &str {
+        match &self.metrics {
+            Some(m) if !m.dataset.adapter.is_empty() => &m.dataset.adapter,
+            _ => self.import.as_ref().map_or(self.config.dataset.as_str(), |i| i.adapter.as_str()),
+        }
+    }
+
+    /// The selected weights' file.
+    pub fn selected_file(&self) -> PathBuf {
+        let name = self.state.best_model_file.as_deref().unwrap_or(&self.state.model_file);
+        self.dir.join(CHECKPOINT_DIR).join(name)
+    }
+
+    /// SHA-256 of the selected weights' file.
+    pub fn selected_sha256(&self) -> Result<String, TrainError> {
+        let path = self.selected_file();
+        let bytes = std::fs::read(&path).map_err(TrainError::io("read", &path))?;
+        Ok(grefel_shards::hash::sha256_hex(&bytes))
     }
 
     /// The selected epoch's model, in evaluation mode, on `device`.
@@ -154,7 +197,7 @@ impl SavedRun {
     /// The output the run selected its epoch by (`primary` or `corrected`): what a prediction
     /// reports as its label.
     pub fn selected_output(&self) -> &'static str {
-        match self.metrics.selection {
+        match self.selection() {
             Selection::Primary => "primary",
             Selection::Corrected => "corrected",
         }
@@ -191,7 +234,7 @@ impl SavedRun {
         let split = SplitData { samples, images: ImageStore::Decoded(decoded) };
         let classes = model.config.num_classes;
         let mut out = Vec::with_capacity(split.len());
-        forward_split(model, &split, device, self.metrics.eval_trust, batch_size, landmarks, 1, |o| {
+        forward_split(model, &split, device, self.eval_trust(), batch_size, landmarks, 1, |o| {
             for k in 0..o.indices.len() {
                 let row = |v: &[f32]| v[k * classes..(k + 1) * classes].to_vec();
                 out.push(ImagePrediction {
@@ -237,7 +280,7 @@ impl SavedRun {
             &model,
             chosen,
             &device,
-            self.metrics.eval_trust,
+            self.eval_trust(),
             config.eval_batch_size,
             config.needs_landmarks(),
             options.prefetch,

@@ -168,6 +168,10 @@ fn train_at_precision(
         derive_seed(config.seed, "init"),
         &device,
     )?;
+    let model = match &config.init_from {
+        Some(from) => checkpoint::load_init_run(from, model)?,
+        None => model,
+    };
     let o = &config.optimizer;
     let optim = Adam::new(o).with_bucket_elements(adam::bucket_elements(&options.device));
     let loaded = checkpoint::load_latest(&run.dir, model, optim, &device)?;
@@ -205,6 +209,7 @@ fn train_at_precision(
             size,
             landmarks,
             augment: Some((&config.augment, config.seed, epoch)),
+            eval_resize: config.model.eval_resize,
         };
         let mut sums = [0f64; 4];
         let (mut correct, mut seen, mut steps) = (0usize, 0usize, 0usize);

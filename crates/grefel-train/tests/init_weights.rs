@@ -125,4 +125,32 @@ fn paper_trains_one_step_from_the_pretrained_trunks() {
     let mut geometry = settings(&[("mobilefacenet", &mfn)]);
     geometry.preset = "paper-geometry".into();
     assert!(geometry.validate().is_err(), "no MobileFaceNet branch to fill");
+
+    // Fine-tuning (`init_from`): the run's selected weights are the starting point, their hash
+    // is part of the identity, and the training goes on from them.
+    let mut tuned = settings(&[]);
+    tuned.init_from = Some(run.run_dir.clone());
+    tuned.seed = 1;
+    let tuned = tuned.validate().expect("valid");
+    let from = tuned.init_from.clone().expect("init_from");
+    let source = SavedRun::open(&run.run_dir).expect("open");
+    assert_eq!(from.sha256, source.selected_sha256().expect("sha256"));
+    assert_eq!(tuned.resolved()["init_from"]["sha256"], from.sha256.as_str());
+    let fresh = Grefel::new(tuned.model.clone(), &device).expect("paper");
+    let start = grefel_train::checkpoint::load_init_run(&from, fresh).expect("load");
+    let all = |m: &Grefel| -> BTreeMap<String, Vec<u8>> {
+        m.collect(None, None, true)
+            .into_iter()
+            .map(|t| (t.name.clone(), t.to_bytes().expect("b").to_vec()))
+            .collect()
+    };
+    assert_eq!(all(&start), all(&trained), "the starting weights are the run's selected weights");
+    let second = train_with(&tuned, &data, &runs, &RunOptions::default(), &NoProgress).expect("fine-tune");
+    assert_eq!(second.status, RunStatus::Finished);
+    assert_ne!(second.run_dir, run.run_dir);
+    let mut eight = settings(&[]);
+    eight.init_from = Some(run.run_dir.clone());
+    eight.class_view = Some(grefel_schema::ClassView::WithContempt8);
+    let e = eight.validate().expect_err("7 outputs into 8");
+    assert!(e.to_string().contains("has 7 outputs"), "{e}");
 }

@@ -43,4 +43,20 @@ pub enum WeightsError {
         /// The file's unused keys, by pattern.
         unused: String,
     },
+    /// A class order that is not a permutation of the classifier's outputs.
+    #[error("{file}: class order {order:?} is not a permutation of the {classes} outputs of the classifier")]
+    ClassOrder {
+        /// The file.
+        file: PathBuf,
+        /// The order given.
+        order: Vec<usize>,
+        /// Outputs of the file's classifier.
+        classes: usize,
+    },
+    /// The weights could not be exported.
+    #[error("export: {reason}")]
+    Export {
+        /// What went wrong.
+        reason: String,
+    },
 }

@@ -148,6 +148,135 @@ pub fn poster_key(key: &str) -> Option<String> {
         .then(|| format!("vit.blocks.{j}.{layer}.{p}"))
 }
 
+/// The POSTER++ `state_dict` key (no `module.` prefix) of the grefel tensor at `path`, in
+/// PyTorch's naming (norm parameters `weight`/`bias`, as burn-store's PyTorch adapter names them
+/// on the way out); `None` for a tensor POSTER has no counterpart of (the reliability head's).
+/// The inverse of [`poster_key`].
+pub fn poster_name(path: &str) -> Option<String> {
+    if let Some(rest) = path.strip_prefix("ir50.") {
+        return ir50_name(rest).map(|k| format!("ir_back.{k}"));
+    }
+    if let Some(rest) = path.strip_prefix("mobilefacenet.") {
+        return mobilefacenet_name(rest).map(|k| format!("face_landback.{k}"));
+    }
+    if let Some(rest) = path.strip_prefix("cross_attention.") {
+        let (i, tail) = rest.split_once('.')?;
+        let scale = i.parse::<usize>().ok().filter(|i| *i < 3)? + 1;
+        return match tail.split_once('.') {
+            None => match tail {
+                "bias_table" => Some(format!("attn{scale}.relative_position_bias_table")),
+                "gamma1" | "gamma2" => Some(format!("ffn{scale}.{tail}")),
+                _ => None,
+            },
+            Some(("norm1", p)) => Some(format!("window{scale}.norm.{p}")),
+            Some(("kv", p)) => Some(format!("attn{scale}.qkv.{p}")),
+            Some(("proj", p)) => Some(format!("attn{scale}.proj.{p}")),
+            Some(("norm2", p)) => Some(format!("ffn{scale}.norm.{p}")),
+            Some((fc @ ("fc1" | "fc2"), p)) => Some(format!("ffn{scale}.mlp.{fc}.{p}")),
+            _ => None,
+        };
+    }
+    if let Some(rest) = path.strip_prefix("image_convs.") {
+        let (i, p) = rest.split_once('.')?;
+        let scale = i.parse::<usize>().ok().filter(|i| *i < 3)? + 1;
+        return Some(format!("conv{scale}.{p}"));
+    }
+    let simple = [
+        ("landmark_proj.", "last_face_conv."),
+        ("tokens.s1a.", "embed_q.0."),
+        ("tokens.s1b.", "embed_q.1."),
+        ("tokens.s2.", "embed_k.0."),
+        ("tokens.s3.", "embed_v.proj."),
+        ("vit.norm.", "VIT.norm."),
+        ("vit.se1.", "VIT.se_block.linear1."),
+        ("vit.se2.", "VIT.se_block.linear2."),
+        ("head.out.", "VIT.head.linear."),
+    ];
+    for (from, to) in simple {
+        if let Some(p) = path.strip_prefix(from) {
+            return Some(format!("{to}{p}"));
+        }
+    }
+    match path {
+        "vit.cls" => return Some("VIT.cls_token".into()),
+        "vit.pos" => return Some("VIT.pos_embed".into()),
+        _ => {}
+    }
+    let rest = path.strip_prefix("vit.blocks.")?;
+    let (j, tail) = rest.split_once('.')?;
+    let j: usize = j.parse().ok()?;
+    let (layer, p) = tail.split_once('.')?;
+    let group = match layer {
+        "qkv" | "proj" => "attn.",
+        "fc1" | "fc2" => "mlp.",
+        "norm1" | "norm2" => "",
+        _ => return None,
+    };
+    Some(format!("VIT.blocks.{j}.{group}{layer}.{p}"))
+}
+
+/// [`poster_name`] inside the IR-50 trunk (POSTER's `body1-3` naming).
+fn ir50_name(path: &str) -> Option<String> {
+    if let Some(rest) = path.strip_prefix("stem.") {
+        return match rest.split_once('.')? {
+            ("conv", "weight") => Some("input_layer.0.weight".into()),
+            ("bn", p) => Some(format!("input_layer.1.{p}")),
+            ("act", "alpha") => Some("input_layer.2.weight".into()),
+            _ => None,
+        };
+    }
+    let rest = path.strip_prefix("stage")?;
+    let (stage, rest) = rest.split_once('.')?;
+    let (unit, tail) = rest.split_once('.')?;
+    let prefix = format!("body{stage}.{unit}");
+    let (layer, p) = tail.split_once('.')?;
+    match (layer, p) {
+        ("bn_in", p) => Some(format!("{prefix}.res_layer.0.{p}")),
+        ("conv1", "weight") => Some(format!("{prefix}.res_layer.1.weight")),
+        ("act", "alpha") => Some(format!("{prefix}.res_layer.2.weight")),
+        ("conv2", "weight") => Some(format!("{prefix}.res_layer.3.weight")),
+        ("bn_out", p) => Some(format!("{prefix}.res_layer.4.{p}")),
+        ("shortcut", "conv.weight") => Some(format!("{prefix}.shortcut_layer.0.weight")),
+        ("shortcut", p) => p.strip_prefix("bn.").map(|p| format!("{prefix}.shortcut_layer.1.{p}")),
+        _ => None,
+    }
+}
+
+/// [`poster_name`] inside the MobileFaceNet trunk.
+fn mobilefacenet_name(path: &str) -> Option<String> {
+    let (block, rest) = path.split_once('.')?;
+    let (block, rest) = match block {
+        "conv1" | "conv2_dw" => (block.to_string(), rest),
+        "down1" => ("conv_23".to_string(), rest),
+        "down2" => ("conv_34".to_string(), rest),
+        "down3" => ("conv_45".to_string(), rest),
+        "conv_sep" => ("conv_6_sep".to_string(), rest),
+        "res1" | "res2" | "res3" => {
+            let stage = match block {
+                "res1" => 3,
+                "res2" => 4,
+                _ => 5,
+            };
+            let (i, rest) = rest.split_once('.')?;
+            (format!("conv_{stage}.model.{}", i.parse::<usize>().ok()?), rest)
+        }
+        _ => return None,
+    };
+    let (sub, rest) = match rest.split_once('.')? {
+        ("expand", r) => (".conv", r),
+        ("depthwise", r) => (".conv_dw", r),
+        ("project", r) => (".project", r),
+        _ => ("", rest),
+    };
+    let leaf = match rest.split_once('.')? {
+        ("conv", "weight") => "conv.weight".to_string(),
+        ("bn", p) => format!("bn.{p}"),
+        ("act", "alpha") => "prelu.weight".to_string(),
+        _ => return None,
+    };
+    Some(format!("{block}{sub}.{leaf}"))
+}
+
 /// A key of the IR-50 trunk, in POSTER's naming (`input_layer`, `body1-3.U`) or face.evoLVe's flat
 /// MS-Celeb-1M naming (`body.0-23`: 3, 4, 14 and 3 units; the fourth, 512-channel stage is not
 /// part of the grefel trunk). `output_layer` (the embedding head) is not either.
@@ -292,7 +421,13 @@ mod tests {
         ];
         for (key, want) in cases {
             assert_eq!(poster_key(key).as_deref(), want, "{key}");
+            // And back: the export's names.
+            if let Some(path) = want {
+                assert_eq!(poster_name(path).as_deref(), key.strip_prefix("module."), "{path}");
+            }
         }
+        assert_eq!(poster_name("anchors"), None);
+        assert_eq!(poster_name("attention.to_q.weight"), None);
     }
 
     #[test]
