@@ -759,6 +759,11 @@ def main(argv=None):
     ap.add_argument("--save-mobilefacenet", metavar="FILE")
     ap.add_argument("--input", metavar="FILE")
     ap.add_argument("--logits-out", metavar="FILE")
+    ap.add_argument("--device", default="cpu",
+                    help="where --input runs (cpu, cuda); cuDNN/cuBLAS TF32 is off for an f32 reference")
+    ap.add_argument("--time-batch", type=int, metavar="B",
+                    help="with --input: also time eval forward passes of B images (the input "
+                         "repeated), print images per second")
     args = ap.parse_args(argv)
     if (args.input is None) != (args.logits_out is None):
         ap.error("--input and --logits-out go together")
@@ -781,13 +786,34 @@ def main(argv=None):
         log(f"wrote {args.save_mobilefacenet}")
     if args.input:
         x = read_input(args.input)
+        device = torch.device(args.device)
+        if device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.backends.cudnn.allow_tf32 = False
+        model = model.to(device)
         with torch.no_grad():
-            logits = model.eval()(x)
+            logits = model.eval()(x.to(device)).cpu()
         if not torch.isfinite(logits).all():
             raise SystemExit("non-finite logits")
         with open(args.logits_out, "w") as f:
             json.dump({"logits": logits.tolist()}, f)
-        log(f"wrote {args.logits_out} for {x.shape[0]} image(s)")
+        log(f"wrote {args.logits_out} for {x.shape[0]} image(s) on {device}")
+        if args.time_batch:
+            reps = -(-args.time_batch // x.shape[0])
+            xb = x.repeat(reps, 1, 1, 1)[: args.time_batch].to(device)
+            sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+            with torch.no_grad():
+                for _ in range(3):
+                    model(xb)
+                sync()
+                t = time.perf_counter()
+                n = 10
+                for _ in range(n):
+                    model(xb)
+                sync()
+                dt = time.perf_counter() - t
+            print(json.dumps({"device": str(device), "batch": args.time_batch,
+                              "images_per_second": n * args.time_batch / dt}))
     return 0
 
 
