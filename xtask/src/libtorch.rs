@@ -32,11 +32,7 @@ pub struct SetupArgs {
 
 /// The default venv folder.
 pub fn default_venv() -> PathBuf {
-    if let Some(v) = std::env::var_os("GREFEL_TORCH_VENV").filter(|v| !v.is_empty()) {
-        return PathBuf::from(v);
-    }
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    home.join(".cache/grefel-torch")
+    grefel_model::device::torch_venv()
 }
 
 /// Runs `setup-libtorch`.

@@ -25,14 +25,6 @@ const RAF_ORDER: [&str; 7] = ["surprise", "fear", "disgust", "happy", "sad", "an
 /// grefel's order (basic7).
 const GREFEL_ORDER: [&str; 7] = ["neutral", "happy", "sad", "surprise", "fear", "disgust", "anger"];
 
-fn torch_python() -> Option<PathBuf> {
-    let venv = std::env::var_os("GREFEL_TORCH_VENV")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/grefel-torch")))?;
-    let python = venv.join("bin/python");
-    python.is_file().then_some(python)
-}
-
 fn pillow_python() -> Option<PathBuf> {
     let python = PathBuf::from(std::env::var_os("GREFEL_PYTHON")?);
     let ok =
@@ -125,7 +117,7 @@ fn tensors(path: &Path) -> BTreeMap<String, (String, Vec<usize>, Vec<u8>)> {
 
 #[test]
 fn a_poster_checkpoint_imported_predicts_pytorchs_logits_and_exports_back() {
-    let (Some(torch), Some(pillow)) = (torch_python(), pillow_python()) else {
+    let (Some(torch), Some(pillow)) = (grefel_model::device::torch_venv_python(), pillow_python()) else {
         assert!(
             std::env::var_os("CI").is_none(),
             "the PyTorch venv or the Pillow Python (GREFEL_PYTHON) is missing; CI sets both up"

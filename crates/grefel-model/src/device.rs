@@ -79,6 +79,22 @@ pub fn seed_device(device: &Device, seed: u64) {
     device.seed(seed);
 }
 
+/// The PyTorch venv that `cargo xtask setup-libtorch` installs (the libtorch backend's runtime):
+/// `$GREFEL_TORCH_VENV` when set and not empty, else `~/.cache/grefel-torch`.
+pub fn torch_venv() -> std::path::PathBuf {
+    if let Some(v) = std::env::var_os("GREFEL_TORCH_VENV").filter(|v| !v.is_empty()) {
+        return v.into();
+    }
+    let home = std::env::var_os("HOME").map_or_else(|| std::path::PathBuf::from("."), Into::into);
+    home.join(".cache/grefel-torch")
+}
+
+/// The Python of [`torch_venv`], when it exists (what the PyTorch reference tests run).
+pub fn torch_venv_python() -> Option<std::path::PathBuf> {
+    let python = torch_venv().join("bin/python");
+    python.is_file().then_some(python)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,17 +10,9 @@ use std::process::Command;
 
 use grefel_model::{Grefel, ModelConfig, PRESET_NAMES, device_from_str, parameter_counts};
 
-fn torch_python() -> Option<PathBuf> {
-    let venv = std::env::var_os("GREFEL_TORCH_VENV")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/grefel-torch")))?;
-    let python = venv.join("bin/python");
-    python.is_file().then_some(python)
-}
-
 #[test]
 fn the_pytorch_reference_builds_the_same_network_for_every_preset() {
-    let Some(python) = torch_python() else {
+    let Some(python) = grefel_model::device::torch_venv_python() else {
         assert!(
             std::env::var_os("CI").is_none(),
             "the PyTorch venv is missing (CI must run setup-libtorch first)"

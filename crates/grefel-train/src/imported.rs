@@ -237,7 +237,15 @@ pub fn import_run(request: &ImportRequest) -> Result<ImportOutcome, TrainError> 
         checkpoint::initial_model_reports(&config.model, &config.init, derive_seed(config.seed, "init"))?;
     let mut init_records = Vec::new();
     for (report, file) in reports.iter().zip(&config.init) {
-        init_records.push(file_record(report, report.part, &file.path)?);
+        // Hashed once already, when the configuration was validated.
+        init_records.push(ImportedFile {
+            part: file.part.clone(),
+            name: file.name.clone(),
+            sha256: file.sha256.clone(),
+            applied: report.applied,
+            expected: report.expected,
+            unused: report.unused.clone(),
+        });
     }
     let mut checkpoint_record = None;
     let mut unused = Vec::new();

@@ -19,14 +19,6 @@ use grefel_synth::SynthConfig;
 use grefel_train::saved::SavedRun;
 use grefel_train::{NoProgress, RunOptions, RunStatus, TrainSettings, train_with};
 
-fn torch_python() -> Option<PathBuf> {
-    let venv = std::env::var_os("GREFEL_TORCH_VENV")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/grefel-torch")))?;
-    let python = venv.join("bin/python");
-    python.is_file().then_some(python)
-}
-
 /// The conv weights (frozen in training: BatchNorm statistics still move) of `model` under `prefix`.
 fn conv_weights(model: &Grefel, prefix: &str) -> BTreeMap<String, Vec<u8>> {
     model
@@ -42,7 +34,7 @@ fn conv_weights(model: &Grefel, prefix: &str) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn paper_trains_one_step_from_the_pretrained_trunks() {
-    let Some(python) = torch_python() else {
+    let Some(python) = grefel_model::device::torch_venv_python() else {
         assert!(
             std::env::var_os("CI").is_none(),
             "the PyTorch venv is missing (CI must run setup-libtorch first)"

@@ -21,14 +21,6 @@ use grefel_weights::{Part, WeightsError, import};
 const BATCH: usize = 2;
 const SIDE: usize = 224;
 
-fn torch_python() -> Option<PathBuf> {
-    let venv = std::env::var_os("GREFEL_TORCH_VENV")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/grefel-torch")))?;
-    let python = venv.join("bin/python");
-    python.is_file().then_some(python)
-}
-
 /// A normalised-looking input, the same on both sides: a fixed linear congruential sequence.
 fn input() -> Vec<f32> {
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
@@ -71,7 +63,7 @@ fn tensors(model: &Grefel, prefix: &str) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn a_poster_checkpoint_and_the_trunk_files_give_pytorchs_logits() {
-    let Some(python) = torch_python() else {
+    let Some(python) = grefel_model::device::torch_venv_python() else {
         assert!(
             std::env::var_os("CI").is_none(),
             "the PyTorch venv is missing (CI must run setup-libtorch first)"
